@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Make sure the services the tests need are up: PostgreSQL on 127.0.0.1:5432.
+# Under CI a missing PostgreSQL is a failure (tests must never skip it silently there).
+set -uo pipefail
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+if ! pg_up && command -v pg_ctlcluster >/dev/null 2>&1; then
+  for v in $(ls /etc/postgresql 2>/dev/null); do
+    pg_ctlcluster --skip-systemctl-redirect "$v" main start 2>/dev/null || true
+  done
+  for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+fi
+if pg_up; then
+  echo "services: PostgreSQL reachable on 127.0.0.1:5432"
+elif [ "${CI:-}" = "true" ]; then
+  echo "services: PostgreSQL is not reachable on 127.0.0.1:5432 and could not be started" >&2
+  exit 1
+else
+  echo "services: PostgreSQL not reachable; its tests will be skipped with a reason" >&2
+fi

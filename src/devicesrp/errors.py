@@ -1,0 +1,47 @@
+"""The one exception root of devicesrp, importable from every layer.
+
+Subclasses that signal a caller's bad argument are also ``ValueError`` or ``TypeError`` so that
+ordinary Python code can catch them the usual way (the pynacl pattern). Messages name the field
+at fault, never a secret value.
+"""
+
+from __future__ import annotations
+
+
+class DeviceSrpError(Exception):
+    """Root of every error devicesrp raises on purpose."""
+
+
+class InvalidParameterError(DeviceSrpError, ValueError):
+    """An argument or a peer-sent value has the right type but an unacceptable value."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class InvalidTypeError(DeviceSrpError, TypeError):
+    """An argument has the wrong type."""
+
+    def __init__(self, field: str, expected: str, got: object) -> None:
+        super().__init__(f"{field}: expected {expected}, got {type(got).__name__}")
+        self.field = field
+
+
+class BackendError(DeviceSrpError, RuntimeError):
+    """The arithmetic backend cannot do what was asked."""
+
+
+class VariableTimeBackendError(BackendError):
+    """A secret operation was asked of a backend that is not constant time.
+
+    Set ``DEVICESRP_ALLOW_VARIABLE_TIME=1`` to accept the risk (tests, benchmarks, development).
+    """
+
+
+class AuthenticationError(DeviceSrpError):
+    """An authentication proof failed. Always the same message: it never says which check failed."""
+
+    def __init__(self) -> None:
+        super().__init__("authentication failed")
