@@ -6,6 +6,7 @@ error, never a silent fallback).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from ..errors import BackendError
@@ -17,10 +18,10 @@ ORDER = ("native", "gmpy2", "python")
 
 
 def _load_native() -> tuple[Backend | None, str]:
-    try:
-        from . import _native_backend
-    except ImportError as exc:
-        return None, f"native core not built ({exc})"
+    if importlib.util.find_spec(f"{__package__}._native_backend") is None:
+        return None, "native core not present in this build"
+    from . import _native_backend
+
     return _native_backend.load()
 
 

@@ -1,0 +1,65 @@
+"""Command line: ``devicesrp <command>``. Parses arguments and calls the layers below; no logic here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from .. import __version__, modexp
+
+    info = modexp.backend_info()
+    if args.json:
+        print(json.dumps({"version": __version__, "modexp": info}, indent=2))
+        return 0
+    print(f"devicesrp {__version__}")
+    print(f"  modexp backend : {info['backend']}")
+    print(f"  cpu path       : {info['cpu_path']}")
+    print(f"  constant time  : {'yes' if info['constant_time'] else 'NO'}")
+    if info["detail"]:
+        print(f"  detail         : {info['detail']}")
+    for note in info["fallback_notes"]:
+        print(f"  note           : {note}")
+    if not info["constant_time"]:
+        print("  warning        : secret operations are refused unless DEVICESRP_ALLOW_VARIABLE_TIME=1")
+    return 0
+
+
+def _cmd_bench_modexp(args: argparse.Namespace) -> int:
+    from ..bench.modexp import main as bench_main
+
+    return bench_main(rounds=args.rounds, json_path=args.json, exp_bits=args.exp_bits)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="devicesrp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    doctor = sub.add_parser("doctor", help="show the arithmetic backend and its properties")
+    doctor.add_argument("--json", action="store_true", help="print JSON")
+    doctor.set_defaults(func=_cmd_doctor)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    bm = bench_sub.add_parser("modexp", help="modexp against GMP, OpenSSL and built-in pow")
+    bm.add_argument("--rounds", type=int, default=200, help="round-robin rounds (default 200)")
+    bm.add_argument(
+        "--exp-bits", type=int, nargs="+", default=[256, 512, 1024, 3072], help="exponent sizes"
+    )
+    bm.add_argument("--json", default=None, help="also write the results as JSON to this file")
+    bm.set_defaults(func=_cmd_bench_modexp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())
