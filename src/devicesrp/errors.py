@@ -45,3 +45,14 @@ class AuthenticationError(DeviceSrpError):
 
     def __init__(self) -> None:
         super().__init__("authentication failed")
+
+
+class LocalProtocolError(DeviceSrpError, RuntimeError):
+    """This side misused a protocol engine (a call out of order, or after an error).
+
+    The engine is then in its terminal ERROR state; start a new handshake.
+    """
+
+
+class RemoteProtocolError(InvalidParameterError):
+    """The peer sent a value the protocol forbids (e.g. a server public B outside 1 < B < N - 1)."""
