@@ -1,0 +1,221 @@
+"""The ASGI application: AWS JSON 1.1 on ``POST /``, health, JWKS and OpenID discovery.
+
+Order of work for ``POST /`` (cheap checks first, so floods and junk never reach a modexp):
+address throttle -> body size (Content-Length, then a running count) -> target -> content type ->
+JSON -> SigV4 (admin operations) -> app-client throttle (sign-in operations) -> replay cache
+(mutating admin operations) -> the operation, in a worker thread.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..errors import AuthenticationError, DeviceSrpError, InvalidParameterError
+from .awserror import AwsServiceError, error_body, error_headers, not_authorized, serialization
+from .clientaddr import ClientAddress
+from .codec import Params, content_type_ok, parse_body
+from .config import ServiceConfig
+from .dispatch import Call, Operation, operation_name
+from .sigv4 import SignedRequest, SigV4Verifier
+from .throttle import Rate, Throttle
+
+access_log = logging.getLogger("devicesrp.http.access")
+error_log = logging.getLogger("devicesrp.http.error")
+
+JSON_TYPE = "application/x-amz-json-1.1"
+
+
+class PublicDocs:
+    """What the GET routes serve; the domain supplies it (None for an unknown pool)."""
+
+    def __init__(
+        self,
+        jwks: Callable[[str], Mapping[str, Any] | None],
+    ) -> None:
+        self.jwks = jwks
+
+
+def to_aws_error(exc: BaseException) -> AwsServiceError:
+    """Map any exception to the reply the client gets; unknown ones are a 500 with no detail."""
+    if isinstance(exc, AwsServiceError):
+        return exc
+    cognito_type = getattr(exc, "cognito_type", None)
+    if isinstance(cognito_type, str) and isinstance(exc, DeviceSrpError):
+        status = 500 if cognito_type == "InternalErrorException" else 400
+        return AwsServiceError(cognito_type, str(getattr(exc, "message", exc)), status)
+    if isinstance(exc, AuthenticationError):
+        return not_authorized()
+    if isinstance(exc, InvalidParameterError):
+        return AwsServiceError("InvalidParameterException", str(exc))
+    return AwsServiceError("InternalErrorException", "Internal error", 500)
+
+
+class Service:
+    """The transport around an operation table; one per worker process."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        operations: Mapping[str, Operation],
+        docs: PublicDocs | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.operations = dict(operations)
+        self.docs = docs
+        self.clock = clock
+        self.addresses = ClientAddress(config.trusted_proxies)
+        self.sigv4 = SigV4Verifier(config.admin_keys, config.region)
+        self.throttle = Throttle(
+            Rate(config.address_per_second, config.address_burst),
+            Rate(config.client_per_second, config.client_burst),
+        )
+
+    def source_of(self, request: Request) -> str:
+        peer = request.client.host if request.client else "unknown"
+        return self.addresses.resolve(peer, request.headers.get("x-forwarded-for"))
+
+    async def read_body(self, request: Request) -> bytes:
+        cap = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit() or len(declared) > 12:
+                raise serialization("invalid Content-Length")
+            if int(declared) > cap:
+                raise body_too_large(cap)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise body_too_large(cap)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def post(self, request: Request) -> Response:
+        started = time.perf_counter()
+        now = self.clock()
+        source = self.source_of(request)
+        name = operation_name(request.headers.get("x-amz-target")) or "-"
+        try:
+            self.throttle.check_address(source, now)
+            body = await self.read_body(request)
+            op = self.operations.get(name)
+            if op is None:
+                raise AwsServiceError(
+                    "UnknownOperationException", "The operation requested is not supported."
+                )
+            if not content_type_ok(request.headers.get("content-type")):
+                raise serialization(f"Content-Type must be {JSON_TYPE}")
+            params = Params(parse_body(body))
+            reply = await self.run(op, request, body, params, source, now)
+        except Exception as exc:  # every failure becomes an AWS error reply
+            err = to_aws_error(exc)
+            if err.status >= 500:
+                error_log.error("%s failed", name, exc_info=exc)
+            self.log(source, name, err.status, err.type_name, started)
+            return Response(error_body(err), err.status, headers=error_headers(err))
+        self.log(source, name, 200, "-", started)
+        headers = {"x-amzn-requestid": str(uuid.uuid4()), **reply.headers}
+        return Response(json.dumps(reply.body).encode(), 200, headers, media_type=JSON_TYPE)
+
+    async def run(
+        self, op: Operation, request: Request, body: bytes, params: Params, source: str, now: float
+    ) -> Any:
+        key_id = None
+        signature = ""
+        if op.admin:
+            signed = SignedRequest(
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+            )
+            key_id, signature = self.sigv4.verify(signed, now)
+        if op.signin:
+            client = params.opt_str("ClientId", max_len=128) or "-"
+            self.throttle.check_client(client, now)
+        if op.admin and op.mutating:
+            self.sigv4.consume(signature, now)
+        call = Call(op.name, params, source, now, key_id)
+        return await run_in_threadpool(op.handler, call)
+
+    def log(self, source: str, name: str, status: int, error: str, started: float) -> None:
+        """One line per request: who, what, outcome, time. Never bodies, tokens or headers."""
+        if self.config.access_log:
+            ms = (time.perf_counter() - started) * 1000.0
+            access_log.info("%s %s %d %s %.1fms", source, name, status, error, ms)
+
+    async def health(self, request: Request) -> Response:
+        return json_response({"status": "ok"})
+
+    async def jwks(self, request: Request) -> Response:
+        pool_id = request.path_params["pool_id"]
+        doc = self.docs.jwks(pool_id) if self.docs and len(pool_id) <= 55 else None
+        if doc is None:
+            return not_found("User pool does not exist.")
+        return json_response(doc)
+
+    async def openid(self, request: Request) -> Response:
+        pool_id = request.path_params["pool_id"]
+        if not self.docs or len(pool_id) > 55 or self.docs.jwks(pool_id) is None:
+            return not_found("User pool does not exist.")
+        issuer = f"{self.config.issuer_base}/{pool_id}"
+        return json_response(
+            {
+                "issuer": issuer,
+                "jwks_uri": f"{issuer}/.well-known/jwks.json",
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "response_types_supported": ["token"],
+                "scopes_supported": ["openid", "email", "phone", "profile"],
+                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "token_use"],
+            }
+        )
+
+
+def body_too_large(cap: int) -> AwsServiceError:
+    return AwsServiceError(
+        "RequestEntityTooLargeException", f"The request body exceeds {cap} bytes.", 413
+    )
+
+
+def json_response(doc: Mapping[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(doc).encode(), status, media_type="application/json")
+
+
+def not_found(message: str) -> Response:
+    err = AwsServiceError("ResourceNotFoundException", message, 404)
+    return Response(error_body(err), 404, headers=error_headers(err))
+
+
+async def _fallback(request: Request, exc: Exception) -> Response:
+    status = getattr(exc, "status_code", 404)
+    err = AwsServiceError("UnknownOperationException", "No such route.", status)
+    return Response(error_body(err), status, headers=error_headers(err))
+
+
+def build_app(service: Service, lifespan: Any = None) -> Starlette:
+    """The Starlette app around ``service``."""
+    routes = [
+        Route("/", service.post, methods=["POST"]),
+        Route("/health", service.health, methods=["GET"]),
+        Route("/{pool_id}/.well-known/jwks.json", service.jwks, methods=["GET"]),
+        Route("/{pool_id}/.well-known/openid-configuration", service.openid, methods=["GET"]),
+    ]
+    return Starlette(
+        routes=routes, exception_handlers={404: _fallback, 405: _fallback}, lifespan=lifespan
+    )
