@@ -1,0 +1,125 @@
+"""The ``Session`` value that ties the steps of one sign-in together.
+
+Session = "v1" | base64url( kid(4) | nonce(12) | AES-256-GCM(key[kid], nonce, JSON(state), aad) )
+
+Opaque to clients, sealed (a flipped byte never opens), 20..1,024 characters (boto3 requires >= 20;
+docs/cognito-device-srp.md §6.1 caps it at 1,024). It names the transaction, the step it unlocks,
+pool, client, user, device and whether MFA is done; the caller consumes (transaction, step) once in
+the store, so a Session is good for one step only. Older sealing keys keep opening until retired, so
+a key rotation does not break sign-ins in flight.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ..errors import InvalidParameterError
+from .decision import Step
+from .errors import invalid_session
+
+__all__ = ["MAX_SESSION_CHARS", "MIN_SESSION_CHARS", "SessionSealer", "SessionState"]
+
+MIN_SESSION_CHARS = 20
+MAX_SESSION_CHARS = 1024
+_PREFIX = "v1"
+_AAD = b"devicesrp-session-v1"
+_FIELD_CAPS = {
+    "txn": 64,
+    "pool_id": 55,
+    "client_id": 128,
+    "user_sub": 64,
+    "username": 128,
+    "device_key": 55,
+}
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """What one Session vouches for. ``step`` is the step this Session unlocks."""
+
+    txn: str
+    step: Step
+    pool_id: str
+    client_id: str
+    user_sub: str
+    username: str
+    device_key: str | None
+    mfa_done: bool
+    auth_time: int
+    expires_at: int
+    # SMS/e-mail code sessions: which factor was sent (so the answer is checked against it).
+    new_device: bool = False
+    extra: str = field(default="")
+
+    def __post_init__(self) -> None:
+        for name, cap in _FIELD_CAPS.items():
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or len(value) > cap):
+                raise InvalidParameterError(name, f"must be a string of at most {cap} characters")
+        if len(self.extra) > 128:
+            raise InvalidParameterError("extra", "at most 128 characters")
+
+
+class SessionSealer:
+    """Seals with the first key, opens with any; keys are (4-byte kid, 32-byte AES key)."""
+
+    def __init__(self, keys: Sequence[tuple[bytes, bytes]]) -> None:
+        if not keys:
+            raise ValueError("at least one sealing key is needed")
+        for kid, key in keys:
+            if len(kid) != 4 or len(key) != 32:
+                raise ValueError("sealing keys are (4-byte id, 32-byte key)")
+        self._keys = list(keys)
+        self._by_kid = dict(keys)
+
+    def seal(self, state: SessionState, nonce: bytes) -> str:
+        """The deterministic twin: ``nonce`` is 12 fresh random bytes from the caller."""
+        if len(nonce) != 12:
+            raise ValueError("nonce must be 12 bytes")
+        kid, key = self._keys[0]
+        body = asdict(state)
+        body["step"] = state.step.value
+        plain = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        sealed = AESGCM(key).encrypt(nonce, plain, _AAD + kid)
+        text = _PREFIX + base64.urlsafe_b64encode(kid + nonce + sealed).decode("ascii").rstrip("=")
+        if not MIN_SESSION_CHARS <= len(text) <= MAX_SESSION_CHARS:
+            raise InvalidParameterError("Session", "sealed session out of bounds")
+        return text
+
+    def open(self, text: object, now: int) -> SessionState:
+        """The state inside ``text``; any defect or expiry is the one "invalid session" error."""
+        if (
+            not isinstance(text, str)
+            or not MIN_SESSION_CHARS <= len(text) <= MAX_SESSION_CHARS
+            or not text.startswith(_PREFIX)
+            or not text.isascii()
+        ):
+            raise invalid_session()
+        body = text[len(_PREFIX) :]
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            raise invalid_session() from None
+        # Only the canonical encoding opens (no alternative spellings of the same bytes).
+        if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != body or len(raw) < 33:
+            raise invalid_session()
+        key = self._by_kid.get(raw[:4])
+        if key is None:
+            raise invalid_session()
+        try:
+            plain = AESGCM(key).decrypt(raw[4:16], raw[16:], _AAD + raw[:4])
+            data = json.loads(plain)
+            data["step"] = Step(data["step"])
+            state = SessionState(**data)
+        except (InvalidTag, ValueError, TypeError, KeyError):
+            raise invalid_session() from None
+        if now > state.expires_at:
+            raise invalid_session()
+        return state
