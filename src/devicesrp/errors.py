@@ -47,6 +47,25 @@ class AuthenticationError(DeviceSrpError):
         super().__init__("authentication failed")
 
 
+class UnsafePublicValueError(InvalidParameterError):
+    """A peer's SRP public value (A, B) or the derived u is unsafe (out of range, ≡ 0 mod N, u = 0).
+
+    Raised by the math before any secret exponentiation; protocol layers turn it into their
+    uniform authentication failure.
+    """
+
+
+class InvalidTimestampError(InvalidParameterError):
+    """A TIMESTAMP that cannot be parsed as ``EEE MMM d HH:mm:ss z yyyy`` (English)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("TIMESTAMP", reason)
+
+
+class GroupNotApprovedError(InvalidParameterError):
+    """An SRP group, generator or multiplier that is not one of the pinned, approved values."""
+
+
 class LocalProtocolError(DeviceSrpError, RuntimeError):
     """This side misused a protocol engine (a call out of order, or after an error).
 
