@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from devicesrp import modexp  # noqa: E402
+from devicesrp import modexp
 
 # While no constant-time backend is built, the suite opts in to variable-time arithmetic so the
 # layers above can be tested; on a constant-time backend nothing is relaxed.

@@ -1,4 +1,4 @@
-"""Command line: ``devicesrp <command>``. Parses arguments and calls the layers below; no logic here."""
+"""Command line: ``devicesrp <command>``: parses arguments and calls the layers below."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     for note in info["fallback_notes"]:
         print(f"  note           : {note}")
     if not info["constant_time"]:
-        print("  warning        : secret operations are refused unless DEVICESRP_ALLOW_VARIABLE_TIME=1")
+        print(
+            "  warning        : secret operations are refused"
+            " unless DEVICESRP_ALLOW_VARIABLE_TIME=1"
+        )
     return 0
 
 
@@ -32,6 +35,21 @@ def _cmd_bench_modexp(args: argparse.Namespace) -> int:
     from ..bench.modexp import main as bench_main
 
     return bench_main(rounds=args.rounds, json_path=args.json, exp_bits=args.exp_bits)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ..http.serve import serve
+
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "db": args.db,
+        "region": args.region,
+        "workers": args.workers,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+    }
+    return serve(args.config, overrides)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +69,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bm.add_argument("--json", default=None, help="also write the results as JSON to this file")
     bm.set_defaults(func=_cmd_bench_modexp)
+
+    serve = sub.add_parser("serve", help="run the Cognito-compatible HTTP service")
+    serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 9229)")
+    serve.add_argument("--db", default=None, help="sqlite:///path or postgresql://...")
+    serve.add_argument("--config", default=None, help="TOML settings file")
+    serve.add_argument("--region", default=None, help="region of the pools (default us-east-1)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    serve.add_argument("--tls-cert", default=None, help="PEM certificate (with --tls-key)")
+    serve.add_argument("--tls-key", default=None, help="PEM private key")
+    serve.set_defaults(func=_cmd_serve)
     return parser
 
 

@@ -6,15 +6,16 @@ Public API (final names; backends change behind it):
   declared length ``exp_bits``; constant time in the values of ``base`` and ``exp`` on a
   constant-time backend.
 - ``powmod_public(base, exp, modulus)``: the fastest path, for public exponents.
-- ``FixedBase(base, modulus, exp_bits).pow(exp)``: precomputed tables for a fixed base (the generator).
+- ``FixedBase(base, modulus, exp_bits).pow(exp)``: precomputed tables for a fixed base
+  (the generator).
 - The fused SRP operations, secrets in and out as fixed-length big-endian bytes:
   ``srp_verifier`` (v = g^x), ``srp_server_public`` (B = k*v + g^b),
   ``srp_client_premaster`` (S = (B - k*g^x)^(a + u*x)), ``srp_server_premaster`` (S = (A*v^u)^b).
 - ``backend_info()``: which backend and CPU path is in use and whether it is constant time.
 
 Contract: odd modulus, 1 < modulus < 2**8192; ``0 <= exp < 2**exp_bits``; a base may be negative or
-``>= modulus`` (it is reduced first). Anything else raises ``InvalidParameterError`` (a ``ValueError``)
-or ``InvalidTypeError`` (a ``TypeError``).
+``>= modulus`` (it is reduced first). Anything else raises ``InvalidParameterError``
+(a ``ValueError``) or ``InvalidTypeError`` (a ``TypeError``).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def powmod_public(base: int, exp: int, modulus: int) -> int:
 
 
 class FixedBase:
-    """Precomputed powers of a fixed ``base`` mod ``modulus``, for secret exponents < 2**exp_bits."""
+    """Precomputed powers of a fixed ``base`` mod ``modulus``, for secret exps < 2**exp_bits."""
 
     __slots__ = ("_table", "exp_bits", "modulus")
 
@@ -122,7 +123,9 @@ def srp_server_public(g: int, k: int, v: bytes, b: bytes, modulus: int) -> int:
     return _secret_backend().srp_server_public(gg, kk, vb, bb, m)
 
 
-def srp_client_premaster(g: int, k: int, x: bytes, a: bytes, u: int, b_pub: int, modulus: int) -> bytes:
+def srp_client_premaster(
+    g: int, k: int, x: bytes, a: bytes, u: int, b_pub: int, modulus: int
+) -> bytes:
     """S = (B - k*g^x)^(a + u*x) mod N — RFC 5054 §2.6; x, a secret bytes; S as len(N) bytes.
 
     The caller has already checked B (1 < B < N-1) and u != 0; here only the ranges.

@@ -71,7 +71,7 @@ def modulus_len(modulus: int) -> int:
 
 
 def check_public_residue(field: str, value: object, modulus: int) -> int:
-    """A public group element sent by a peer, already validated upstream; here only 0 <= value < N."""
+    """A public group element, validated upstream by the protocol; here only 0 <= value < N."""
     v = check_int(field, value)
     if not 0 <= v < modulus:
         raise InvalidParameterError(field, "must be in [0, modulus)")

@@ -6,6 +6,7 @@ error, never a silent fallback).
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 
@@ -20,9 +21,9 @@ ORDER = ("native", "gmpy2", "python")
 def _load_native() -> tuple[Backend | None, str]:
     if importlib.util.find_spec(f"{__package__}._native_backend") is None:
         return None, "native core not present in this build"
-    from . import _native_backend
-
-    return _native_backend.load()
+    native = importlib.import_module(f"{__package__}._native_backend")
+    loaded: tuple[Backend | None, str] = native.load()
+    return loaded
 
 
 def available_backends() -> dict[str, Backend]:
