@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -71,13 +72,14 @@ class Service:
         docs: PublicDocs | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        consume_once: Callable[[bytes, float], bool] | None = None,
     ) -> None:
         self.config = config
         self.operations = dict(operations)
         self.docs = docs
         self.clock = clock
         self.addresses = ClientAddress(config.trusted_proxies)
-        self.sigv4 = SigV4Verifier(config.admin_keys, config.region)
+        self.sigv4 = SigV4Verifier(config.admin_keys, config.region, consume_once=consume_once)
         self.throttle = Throttle(
             Rate(config.address_per_second, config.address_burst),
             Rate(config.client_per_second, config.client_burst),
@@ -124,7 +126,9 @@ class Service:
         except Exception as exc:  # every failure becomes an AWS error reply
             err = to_aws_error(exc)
             if err.status >= 500:
-                error_log.error("%s failed", name, exc_info=exc)
+                # the type and frames only: an exception's message may carry a value
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                error_log.error("%s failed: %s\n%s", name, type(exc).__name__, frames)
             self.log(source, name, err.status, err.type_name, started)
             return Response(error_body(err), err.status, headers=error_headers(err))
         self.log(source, name, 200, "-", started)

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote
 
@@ -121,13 +121,17 @@ class SigV4Verifier:
         *,
         max_skew: float = 300.0,
         replay_capacity: int = 100_000,
+        consume_once: Callable[[bytes, float], bool] | None = None,
     ) -> None:
+        """``consume_once(key, expires_at)``: a shared single-use table (the store's), so that
+        every worker process refuses a replay; without it the cache is this process's own."""
         self._keys = {k.key_id: k for k in keys}
         self._region = region
         self._max_skew = max_skew
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._capacity = replay_capacity
         self._lock = threading.Lock()
+        self._consume_once = consume_once
 
     def verify(self, req: SignedRequest, now: float) -> tuple[str, str]:
         """Return ``(key_id, signature)`` of a valid request, else raise the AWS refusal."""
@@ -170,6 +174,12 @@ class SigV4Verifier:
 
     def consume(self, signature: str, now: float) -> None:
         """Accept ``signature`` once within the skew window (mutating operations only)."""
+        if self._consume_once is not None:
+            if not self._consume_once(bytes.fromhex(signature), now + 2 * self._max_skew):
+                raise AwsServiceError(
+                    "InvalidSignatureException", "Signature has already been used."
+                )
+            return
         with self._lock:
             while self._seen:
                 oldest, expiry = next(iter(self._seen.items()))
