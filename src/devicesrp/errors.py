@@ -75,3 +75,37 @@ class LocalProtocolError(DeviceSrpError, RuntimeError):
 
 class RemoteProtocolError(InvalidParameterError):
     """The peer sent a value the protocol forbids (e.g. a server public B outside 1 < B < N - 1)."""
+
+
+# -- storage (devicesrp.store) --------------------------------------------------------------------
+
+
+class StoreError(DeviceSrpError):
+    """The store could not do what was asked (root of the storage errors)."""
+
+
+class RecordExistsError(StoreError):
+    """A create found its key taken (pool, client, user name or sub, device key, token, key id)."""
+
+
+class RecordNotFoundError(StoreError, LookupError):
+    """An update or a reference named a record that does not exist."""
+
+
+class DeviceKeyConflictError(RecordExistsError):
+    """ConfirmDevice for a key already confirmed with another verifier (or held by another user).
+
+    The stored verifier is left as it was; the domain reports DeviceKeyExistsException.
+    """
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached, or stayed locked/busy past the timeout; safe to retry."""
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is newer than this code understands."""
+
+
+class InjectedFaultError(StoreError):
+    """Raised by the store's statement hook in tests, to prove a multi-step write is atomic."""

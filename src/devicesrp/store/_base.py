@@ -1,0 +1,179 @@
+"""What both SQL backends share: units of work, the statement hook, and the migration runner.
+
+A backend supplies an ``Engine``: it opens a transaction (``BEGIN IMMEDIATE`` on SQLite, a pooled
+connection on PostgreSQL) and runs statements written with ``?`` placeholders, translating driver
+errors into store errors. ``SqlCore`` keeps the current unit of work per thread, so that methods
+called inside ``store.transaction()`` join it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..errors import InjectedFaultError, SchemaVersionError
+from ._schema import BOOKKEEPING, MIGRATIONS, render
+
+Row = tuple[Any, ...]  # driver values; each reader converts them to typed records
+
+
+@dataclass(frozen=True)
+class Result:
+    rows: list[Row]
+    rowcount: int
+
+
+class Executor(Protocol):
+    def __call__(self, sql: str, params: Sequence[object]) -> Result: ...
+
+
+class Engine(Protocol):
+    dialect: str
+
+    def begin(self, *, write: bool) -> AbstractContextManager[Executor]:
+        """A transaction: commit at the end of the block, roll back if it raises."""
+        ...
+
+    def migration_lock(self, run: Executor) -> None:
+        """Serialise migrators (the SQLite write lock already does; PostgreSQL takes a lock)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class StatementHook:
+    """Test hook: counts statements run inside write transactions and can fail after the n-th.
+
+    ``fail_after = n`` raises ``InjectedFaultError`` right after statement n has run (before the
+    commit), so every prefix of a multi-step write can be shown to leave no trace.
+    """
+
+    fail_after: int | None = None
+    statements: int = 0
+    log: list[str] = field(default_factory=list)
+
+    def after_statement(self, sql: str) -> None:
+        self.statements += 1
+        self.log.append(sql.split(None, 1)[0].upper())
+        if self.fail_after is not None and self.statements >= self.fail_after:
+            raise InjectedFaultError(f"injected fault after statement {self.statements}")
+
+
+class Tx:
+    """One open unit of work: runs statements, reports them to the hook if any."""
+
+    def __init__(self, run: Executor, hook: StatementHook | None, write: bool) -> None:
+        self._run = run
+        self._hook = hook if write else None
+        self.write = write
+
+    def run(self, sql: str, params: Sequence[object] = ()) -> Result:
+        result = self._run(sql, params)
+        if self._hook is not None:
+            self._hook.after_statement(sql)
+        return result
+
+    def rows(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return self.run(sql, params).rows
+
+    def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        rows = self.run(sql, params).rows
+        return rows[0] if rows else None
+
+
+class SqlCore:
+    """Unit-of-work plumbing shared by the store's method groups."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+        self._hook: StatementHook | None = None
+        self._closed = False
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._engine.close()
+
+    def __enter__(self) -> SqlCore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _current(self) -> Tx | None:
+        tx: Tx | None = getattr(self._local, "tx", None)
+        return tx
+
+    @contextmanager
+    def _unit(self, *, write: bool) -> Iterator[Tx]:
+        outer = self._current()
+        if outer is not None:
+            if write and not outer.write:
+                raise RuntimeError("a write cannot join a read-only unit of work")
+            yield outer
+            return
+        with self._engine.begin(write=write) as run:
+            tx = Tx(run, self._hook, write)
+            self._local.tx = tx
+            try:
+                yield tx
+            finally:
+                self._local.tx = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One unit of work: every store call in this block (same thread) commits or none does."""
+        with self._unit(write=True):
+            yield
+
+    @contextmanager
+    def statement_hook(self, fail_after: int | None = None) -> Iterator[StatementHook]:
+        """Test hook (single-threaded use): count statements, or fail after the n-th."""
+        hook = StatementHook(fail_after=fail_after)
+        self._hook = hook
+        try:
+            yield hook
+        finally:
+            self._hook = None
+
+    # -- migrations ------------------------------------------------------------------------------
+    def migrate(self, now: float) -> int:
+        """Apply pending migrations, each in its own transaction; returns the version reached."""
+        for migration in MIGRATIONS:
+            with self._engine.begin(write=True) as run:
+                self._engine.migration_lock(run)
+                run(render(BOOKKEEPING, self.dialect), ())
+                current = self._version(run)
+                if current > MIGRATIONS[-1].version:
+                    raise SchemaVersionError(
+                        f"database schema version {current} is newer than this code "
+                        f"({MIGRATIONS[-1].version}); upgrade devicesrp"
+                    )
+                if migration.version <= current:
+                    continue
+                for statement in migration.statements:
+                    run(render(statement, self.dialect), ())
+                run(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (migration.version, migration.name, float(now)),
+                )
+        return self.schema_version()
+
+    @staticmethod
+    def _version(run: Executor) -> int:
+        rows = run("SELECT MAX(version) FROM schema_migrations", ()).rows
+        value = rows[0][0] if rows else None
+        return int(value) if isinstance(value, int) else 0
+
+    def schema_version(self) -> int:
+        with self._unit(write=False) as tx:
+            return self._version(tx.run)

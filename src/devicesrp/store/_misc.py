@@ -1,0 +1,267 @@
+"""Single-use ids, one-time tickets, lockout counters, wrapped keys and the outbox on SQL."""
+
+# SQL here is assembled only from constant column lists and validated integers; every value
+# travels as a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from ..errors import InvalidParameterError, RecordExistsError
+from . import _checks as ck
+from ._base import Row, Tx
+from ._devices import DeviceStore
+from ._identity import need
+from .records import LockoutRecord, OutboxRecord, TicketRecord, WrappedKeyRecord
+
+REFRESH_PURGE_GRACE = 86400.0  # keep expired refresh tokens a day, so a late replay is explained
+
+
+def _key(row: Row) -> WrappedKeyRecord:
+    return WrappedKeyRecord(
+        kind=str(row[0]),
+        key_id=str(row[1]),
+        wrapped=bytes(row[2]),
+        created_at=float(row[3]),
+        retired_at=None if row[4] is None else float(row[4]),
+    )
+
+
+def _message(row: Row) -> OutboxRecord:
+    return OutboxRecord(
+        message_id=int(row[0]),
+        pool_id=str(row[1]),
+        user_sub=str(row[2]),
+        channel=str(row[3]),
+        destination=str(row[4]),
+        body=str(row[5]),
+        created_at=float(row[6]),
+    )
+
+
+class SqlStore(DeviceStore):
+    """The whole ``Store`` contract on an SQL engine (SQLite or PostgreSQL)."""
+
+    # -- single use ------------------------------------------------------------------------------
+    def consume_once(self, scope: str, key: bytes, *, expires_at: float) -> bool:
+        ck.scope("scope", scope)
+        ck.blob("key", key, 1, 256)
+        until = ck.when("expires_at", expires_at)
+        with self._unit(write=True) as tx:
+            done = tx.run(
+                "INSERT INTO consumed (scope, item, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (scope, key, until),
+            )
+        return done.rowcount == 1
+
+    def put_ticket(self, ticket: TicketRecord) -> None:
+        need("ticket", ticket, TicketRecord)
+        with self._unit(write=True) as tx:
+            tx.run(
+                "INSERT INTO tickets (ticket_id, kind, payload, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (ticket_id) DO UPDATE SET kind = excluded.kind,"
+                " payload = excluded.payload, expires_at = excluded.expires_at",
+                (
+                    ticket.ticket_id,
+                    ticket.kind,
+                    ck.dump_json("payload", ticket.payload),
+                    ticket.expires_at,
+                ),
+            )
+
+    def take_ticket(self, ticket_id: str, *, kind: str, now: float) -> TicketRecord | None:
+        ck.ident("ticket_id", ticket_id, 256)
+        ck.scope("kind", kind)
+        when = ck.when("now", now)
+        with self._unit(write=True) as tx:
+            row = tx.one(
+                "DELETE FROM tickets WHERE ticket_id = ? AND kind = ? AND expires_at > ?"
+                " RETURNING ticket_id, kind, payload, expires_at",
+                (ticket_id, kind, when),
+            )
+        if row is None:
+            return None
+        return TicketRecord(
+            ticket_id=str(row[0]),
+            kind=str(row[1]),
+            payload=ck.load_json("payload", str(row[2])),
+            expires_at=float(row[3]),
+        )
+
+    def purge_expired(self, *, now: float) -> int:
+        when = ck.when("now", now)
+        with self._unit(write=True) as tx:
+            removed = tx.run("DELETE FROM consumed WHERE expires_at <= ?", (when,)).rowcount
+            removed += tx.run("DELETE FROM tickets WHERE expires_at <= ?", (when,)).rowcount
+            removed += tx.run(
+                "DELETE FROM refresh_tokens WHERE expires_at <= ?", (when - REFRESH_PURGE_GRACE,)
+            ).rowcount
+        return removed
+
+    # -- lockout ---------------------------------------------------------------------------------
+    def get_lockout(self, scope: str, key: str) -> LockoutRecord | None:
+        ck.scope("scope", scope)
+        ck.ident("key", key, 256)
+        with self._unit(write=False) as tx:
+            row = tx.one(
+                "SELECT failures, locked_until, updated_at FROM lockouts"
+                " WHERE scope = ? AND lock_key = ?",
+                (scope, key),
+            )
+        return None if row is None else _lockout(scope, key, row)
+
+    def record_failure(
+        self,
+        scope: str,
+        key: str,
+        *,
+        now: float,
+        lock_for: Callable[[int], float],
+        max_keys: int | None = None,
+    ) -> LockoutRecord:
+        ck.scope("scope", scope)
+        ck.ident("key", key, 256)
+        when = ck.when("now", now)
+        if max_keys is not None:
+            ck.count("max_keys", max_keys, 10**9)
+            if max_keys < 1:
+                raise InvalidParameterError("max_keys", "must be at least 1")
+        with self._unit(write=True) as tx:
+            # One upsert: the row lock it takes serialises concurrent failures on this key.
+            row = tx.one(
+                "INSERT INTO lockouts (scope, lock_key, failures, locked_until, updated_at)"
+                " VALUES (?, ?, 1, 0, ?) ON CONFLICT (scope, lock_key) DO UPDATE"
+                " SET failures = lockouts.failures + 1, updated_at = excluded.updated_at"
+                " RETURNING failures, locked_until, updated_at",
+                (scope, key, when),
+            )
+            assert row is not None  # an upsert always returns its row
+            failures = int(row[0])
+            delay = lock_for(failures)
+            if not isinstance(delay, int | float) or not math.isfinite(delay) or delay < 0:
+                raise InvalidParameterError("lock_for", "must return finite seconds >= 0")
+            if delay > 0:
+                row = tx.one(
+                    "UPDATE lockouts SET locked_until = ? WHERE scope = ? AND lock_key = ?"
+                    " RETURNING failures, locked_until, updated_at",
+                    (ck.when("locked_until", when + delay), scope, key),
+                )
+                assert row is not None
+            if max_keys is not None and failures == 1:
+                self._trim_lockouts(tx, scope, key, max_keys)
+        return _lockout(scope, key, row)
+
+    @staticmethod
+    def _trim_lockouts(tx: Tx, scope: str, keep_key: str, max_keys: int) -> None:
+        total = tx.one("SELECT COUNT(*) FROM lockouts WHERE scope = ?", (scope,))
+        excess = int(total[0]) - max_keys if total else 0
+        if excess > 0:
+            tx.run(
+                "DELETE FROM lockouts WHERE scope = ? AND lock_key IN (SELECT lock_key FROM"
+                " lockouts WHERE scope = ? AND lock_key <> ? ORDER BY updated_at, lock_key"
+                f" LIMIT {int(excess)})",
+                (scope, scope, keep_key),
+            )
+
+    def reset_lockout(self, scope: str, key: str) -> None:
+        ck.scope("scope", scope)
+        ck.ident("key", key, 256)
+        with self._unit(write=True) as tx:
+            tx.run("DELETE FROM lockouts WHERE scope = ? AND lock_key = ?", (scope, key))
+
+    # -- wrapped keys ----------------------------------------------------------------------------
+    def put_key(self, key: WrappedKeyRecord) -> None:
+        need("key", key, WrappedKeyRecord)
+        with self._unit(write=True) as tx:
+            done = tx.run(
+                "INSERT INTO wrapped_keys (kind, key_id, wrapped, created_at, retired_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (key.kind, key.key_id, key.wrapped, key.created_at, key.retired_at),
+            )
+            if done.rowcount != 1:
+                raise RecordExistsError("a key with this kind and id already exists")
+
+    def get_key(self, kind: str, key_id: str) -> WrappedKeyRecord | None:
+        ck.scope("kind", kind)
+        ck.ident("key_id", key_id, 128)
+        with self._unit(write=False) as tx:
+            row = tx.one(
+                "SELECT kind, key_id, wrapped, created_at, retired_at FROM wrapped_keys"
+                " WHERE kind = ? AND key_id = ?",
+                (kind, key_id),
+            )
+        return None if row is None else _key(row)
+
+    def list_keys(self, kind: str, *, include_retired: bool = False) -> list[WrappedKeyRecord]:
+        ck.scope("kind", kind)
+        ck.boolean("include_retired", include_retired)
+        live = "" if include_retired else " AND retired_at IS NULL"
+        with self._unit(write=False) as tx:
+            rows = tx.rows(
+                "SELECT kind, key_id, wrapped, created_at, retired_at FROM wrapped_keys"
+                f" WHERE kind = ?{live} ORDER BY created_at DESC, key_id DESC",
+                (kind,),
+            )
+        return [_key(r) for r in rows]
+
+    def retire_key(self, kind: str, key_id: str, *, now: float) -> bool:
+        ck.scope("kind", kind)
+        ck.ident("key_id", key_id, 128)
+        when = ck.when("now", now)
+        with self._unit(write=True) as tx:
+            done = tx.run(
+                "UPDATE wrapped_keys SET retired_at = ?"
+                " WHERE kind = ? AND key_id = ? AND retired_at IS NULL",
+                (when, kind, key_id),
+            )
+        return done.rowcount == 1
+
+    # -- outbox ----------------------------------------------------------------------------------
+    def append_outbox(self, message: OutboxRecord) -> int:
+        need("message", message, OutboxRecord)
+        with self._unit(write=True) as tx:
+            row = tx.one(
+                "INSERT INTO outbox (pool_id, user_sub, channel, destination, body, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING message_id",
+                (
+                    message.pool_id,
+                    message.user_sub,
+                    message.channel,
+                    message.destination,
+                    message.body,
+                    message.created_at,
+                ),
+            )
+        assert row is not None
+        return int(row[0])
+
+    def read_outbox(
+        self, pool_id: str, *, user_sub: str | None = None, after_id: int = 0, limit: int = 100
+    ) -> list[OutboxRecord]:
+        ck.pool_id("pool_id", pool_id)
+        ck.count("after_id", after_id)
+        size = ck.count("limit", limit, 1000)
+        sql = (
+            "SELECT message_id, pool_id, user_sub, channel, destination, body, created_at"
+            " FROM outbox WHERE pool_id = ? AND message_id > ?"
+        )
+        params: list[object] = [pool_id, after_id]
+        if user_sub is not None:
+            sql += " AND user_sub = ?"
+            params.append(ck.ident("user_sub", user_sub, 128))
+        with self._unit(write=False) as tx:
+            rows = tx.rows(sql + f" ORDER BY message_id LIMIT {size}", params)
+        return [_message(r) for r in rows]
+
+
+def _lockout(scope: str, key: str, row: Row) -> LockoutRecord:
+    return LockoutRecord(
+        scope=scope,
+        key=key,
+        failures=int(row[0]),
+        locked_until=float(row[1]),
+        updated_at=float(row[2]),
+    )

@@ -1,0 +1,103 @@
+"""The PostgreSQL engine: psycopg 3 with a connection pool, READ COMMITTED transactions.
+
+Race safety does not rely on the isolation level: single-use consumption, device confirmation
+and lockout counters are single conditional statements (``INSERT ... ON CONFLICT``,
+``UPDATE ... WHERE``, ``DELETE ... RETURNING``), which PostgreSQL re-evaluates on the latest row
+version after a wait.
+Statements are written with ``?`` and turned into psycopg's ``%s`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..errors import RecordExistsError, RecordNotFoundError, StoreError, StoreUnavailableError
+from ._base import Executor, Result
+
+_converted: dict[str, str] = {}
+
+
+def _to_psycopg(sql: str) -> str:
+    """``?`` placeholders as ``%s`` (our statements contain no literal ``%`` or ``?``)."""
+    out = _converted.get(sql)
+    if out is None:
+        out = _converted[sql] = sql.replace("?", "%s")
+    return out
+
+
+def _translate(exc: Exception) -> StoreError:
+    """A driver error as a store error; messages name the failure kind, never values."""
+    if isinstance(exc, pg_errors.UniqueViolation):
+        return RecordExistsError("the record already exists")
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        return RecordNotFoundError("a referenced record does not exist")
+    if isinstance(exc, pg_errors.IntegrityError):
+        return StoreError("a stored-value constraint was violated")
+    if isinstance(exc, PoolTimeout):
+        return StoreUnavailableError("no PostgreSQL connection became free in time")
+    return StoreUnavailableError(f"PostgreSQL error: {type(exc).__name__}")
+
+
+class PostgresEngine:
+    dialect = "postgresql"
+
+    def __init__(self, conninfo: str, *, pool_size: int = 10, timeout: float = 30.0) -> None:
+        self._timeout = timeout
+        try:
+            self._pool: ConnectionPool[Any] = ConnectionPool(
+                conninfo,
+                min_size=1,
+                max_size=pool_size,
+                timeout=timeout,
+                open=False,
+                check=ConnectionPool.check_connection,
+                kwargs={"autocommit": False},
+            )
+            self._pool.open(wait=True, timeout=timeout)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreUnavailableError(
+                f"PostgreSQL is not reachable ({type(exc).__name__})"
+            ) from None
+
+    @contextmanager
+    def begin(self, *, write: bool) -> Iterator[Executor]:
+        try:
+            conn = self._pool.getconn(timeout=self._timeout)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise _translate(exc) from None
+
+        def run(sql: str, params: Sequence[object]) -> Result:
+            try:
+                cur = conn.execute(_to_psycopg(sql), tuple(params))
+                rows = cur.fetchall() if cur.description is not None else []
+                return Result([tuple(r) for r in rows], cur.rowcount)
+            except psycopg.Error as exc:
+                raise _translate(exc) from None
+
+        try:
+            yield run
+            try:
+                conn.commit()
+            except psycopg.Error as exc:
+                raise _translate(exc) from None
+        except BaseException:
+            try:
+                conn.rollback()
+            except psycopg.Error:
+                pass  # a broken connection: putconn() below discards it
+            raise
+        finally:
+            self._pool.putconn(conn)
+
+    def migration_lock(self, run: Executor) -> None:
+        """Concurrent migrators of one schema wait for each other."""
+        run("SELECT pg_advisory_xact_lock(hashtext('devicesrp:' || current_schema()))", ())
+
+    def close(self) -> None:
+        self._pool.close()
