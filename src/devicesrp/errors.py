@@ -109,3 +109,33 @@ class SchemaVersionError(StoreError):
 
 class InjectedFaultError(StoreError):
     """Raised by the store's statement hook in tests, to prove a multi-step write is atomic."""
+
+
+# -- client SDK (devicesrp.client) ----------------------------------------------------------------
+
+
+class ServiceError(DeviceSrpError):
+    """The Cognito-compatible service answered an error (``code`` is its ``__type``).
+
+    ``message`` is the service's own text (never a secret of ours). ``DeviceNotFoundError`` is the
+    ``ResourceNotFoundException`` "Device does not exist." that clients recover from.
+    """
+
+    def __init__(self, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.message = message
+
+
+class ChallengeNotHandledError(DeviceSrpError):
+    """The service asked for a challenge (MFA, new password ...) that no callback answers."""
+
+    def __init__(self, challenge: str, reason: str) -> None:
+        super().__init__(f"{challenge}: {reason}")
+        self.challenge = challenge
+        self.reason = reason
+
+
+class CredentialStoreError(DeviceSrpError):
+    """The device credentials store cannot be read or written (corrupt, too open, locked ...)."""
