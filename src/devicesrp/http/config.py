@@ -51,7 +51,7 @@ class ServiceConfig:
 
     host: str = "127.0.0.1"
     port: int = 9229
-    db: str = ""
+    db: str = field(default="", repr=False)  # a PostgreSQL URL may carry a password
     region: str = "us-east-1"
     workers: int = 1
     issuer: str = ""
