@@ -185,7 +185,7 @@ def test_device_step_must_name_the_records_device() -> None:
 
 # Row 6: the wrong device password, every time, the one generic error.
 def test_wrong_secret_is_always_the_uniform_error() -> None:
-    for i in range(count(ci=8, soak=1000)):
+    for i in range(count(ci=30, soak=1000)):
         run = device_run(i, password=f"wrong-{i}")
         with pytest.raises(AuthenticationError) as info:
             run.finish()
