@@ -39,6 +39,8 @@ static size_t secret_window(size_t exp_bits) {
 int exp_secret(const mont_ctx *ctx, limb_t *r, const limb_t *base, const unsigned char *exp,
                size_t exp_len, size_t exp_bits) {
     if (exp_bits == 0 || exp_len > (exp_bits + 7) / 8) return -1;
+    /* Work on whole bytes: still a function of exp_bits alone, and every bit passed is used. */
+    exp_bits = (exp_bits + 7) / 8 * 8;
     const kernel_t *k = ctx->kernel;
     size_t width = ctx->width, w = secret_window(exp_bits), entries = (size_t)1 << w;
     limb_t *table = elem_alloc(ctx, entries + 1);

@@ -34,15 +34,15 @@ size_t fixed_bytes(const fixed_table *t) {
 int fixed_build(const mont_ctx *ctx, fixed_table *t, const unsigned char *base, size_t base_len,
                 size_t exp_bits) {
     memset(t, 0, sizeof *t);
-    t->exp_bits = exp_bits;
+    t->exp_bits = (exp_bits + 7) / 8 * 8; /* whole bytes, as in exp_secret */
     t->width = ctx->width;
     t->base = elem_alloc(ctx, 1);
     if (t->base == NULL) return -2;
     mont_from_bytes(ctx, t->base, base, base_len);
-    t->window = fixed_window(ctx, exp_bits);
+    t->window = fixed_window(ctx, t->exp_bits);
     if (t->window == 0) return 0; /* too large for a table: pow() runs the fixed-window ladder */
     size_t w = t->window, entries = (size_t)1 << w, width = ctx->width;
-    t->windows = (exp_bits + w - 1) / w;
+    t->windows = (t->exp_bits + w - 1) / w;
     t->table = elem_alloc(ctx, t->windows * entries);
     if (t->table == NULL) {
         fixed_free(ctx, t);

@@ -64,7 +64,9 @@ IFMA_TARGET void amm(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb
         av[k] = _mm512_loadu_si512((const void *)(a + 8 * k));
         nv[k] = _mm512_loadu_si512((const void *)(ctx->kn + 8 * k));
     }
-    for (size_t i = 0; i < ctx->digits; i++) {
+    /* do-while: digits >= 1, so the only conditional branch is the loop's back edge */
+    size_t i = 0;
+    do {
         __m512i bi = _mm512_set1_epi64((long long)b[i]);
 #pragma GCC unroll 20
         for (size_t k = 0; k < V; k++) acc[k] = _mm512_madd52lo_epu64(acc[k], av[k], bi);
@@ -84,11 +86,12 @@ IFMA_TARGET void amm(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb
             acc[k] = _mm512_madd52hi_epu64(acc[k], av[k], bi);
             acc[k] = _mm512_madd52hi_epu64(acc[k], nv[k], qv);
         }
-    }
+    } while (++i < ctx->digits);
     limb_t t[8 * V] __attribute__((aligned(64)));
 #pragma GCC unroll 20
     for (size_t k = 0; k < V; k++) _mm512_store_si512((void *)(t + 8 * k), acc[k]);
     limb_t c = 0;
+#pragma GCC unroll 160
     for (size_t j = 0; j < 8 * V; j++) {
         limb_t x = t[j] + c;
         r[j] = x & MASK52;
