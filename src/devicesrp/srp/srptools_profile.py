@@ -1,11 +1,12 @@
 """Session key and proofs as the srptools library computes them (its ``conventions`` field).
 
     K  = H(S)                                         S without leading zero bytes
-    M1 = H(H(N) XOR H(g) | H(I) | s | A | B | K)      g unpadded; integers without leading zeros
+    M1 = H(H(N) XOR H(g) | H(I) | s | A | B | K)      g unpadded; integers unpadded, s as given
     M2 = H(A | M1 | K)
 
-srptools serialises each integer, including H(I) and the XOR, with no leading zero bytes. That is
-not RFC 2945's padded form; this module exists to check interoperability with srptools.
+srptools serialises each integer, including H(I) and the XOR, with no leading zero bytes, and
+the salt as the bytes it was given. That is not RFC 2945's padded form; this module exists to
+check interoperability with srptools.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def client_proof(
     return profile.H(
         _min_bytes(xor),
         _min_bytes(h_identity),
-        _min_bytes(int.from_bytes(salt, "big")),
+        bytes(salt),
         _min_bytes(A),
         _min_bytes(B),
         K,
