@@ -94,3 +94,18 @@ def test_server_proof_comparison_is_position_independent() -> None:
 
     t = t_statistic(check(first), check(last))
     assert abs(t) < 10, t
+
+
+def test_harness_detects_a_leaky_comparison() -> None:
+    """Positive control: an early-exit byte loop over the same tags must show a large |t|."""
+    good = det("tag", 32)
+    first, last = flip_byte(good, 0), flip_byte(good, 31)
+
+    def leaky(a: bytes, b: bytes) -> bool:
+        for x, y in zip(a, b, strict=True):
+            if x != y:
+                return False
+        return True
+
+    t = _measure(lambda: leaky(first, good), lambda: leaky(last, good))
+    assert abs(t) > 10, t
