@@ -128,6 +128,10 @@ class ServiceError(DeviceSrpError):
         self.message = message
 
 
+class DeviceNotFoundError(ServiceError):
+    """``ResourceNotFoundException`` "Device does not exist.": the stored device is stale."""
+
+
 class ChallengeNotHandledError(DeviceSrpError):
     """The service asked for a challenge (MFA, new password ...) that no callback answers."""
 
