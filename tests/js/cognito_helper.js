@@ -8,7 +8,7 @@
 //
 // Case kinds:
 //   {kind: "srp", a_hex, pool, identity, secret, B_hex, salt_hex, secret_block_b64, epoch_ms}
-//     a_hex is exactly 128 bytes (what the helper draws); returns A, u, K, TIMESTAMP and the
+//     a_hex of 128 bytes (what the helper draws) or any other size; returns A, u, K, TIMESTAMP and the
 //     PASSWORD_CLAIM_SIGNATURE computed as CognitoUser does (HMAC-SHA256 over P + I + block + ts).
 //   {kind: "device_verifier", random_hex, group_key, device_key}
 //     random_hex = 40 password bytes then 16 salt bytes; returns what ConfirmDevice would send.
@@ -80,10 +80,16 @@ function call(fn) {
 }
 
 function runSrp(c) {
-  if (Buffer.from(c.a_hex, 'hex').length !== 128) throw new Error('a must be 128 bytes');
-  feed(c.a_hex);
+  const aLen = Buffer.from(c.a_hex, 'hex').length;
+  // A 128-byte a goes in through the helper's own random source; other sizes (cheaper in bulk)
+  // through its smallAValue field, forcing A to be recomputed from it.
+  feed(aLen === 128 ? c.a_hex : '00'.repeat(128));
   const helper = new AuthenticationHelper(c.pool);
   if (randomQueue.length !== 0) throw new Error('helper drew fewer random bytes than expected');
+  if (aLen !== 128) {
+    helper.smallAValue = new BigInteger(c.a_hex, 16);
+    helper.largeAValue = undefined;
+  }
   const A = call(cb => helper.getLargeAValue(cb));
   const B = new BigInteger(c.B_hex, 16);
   const salt = new BigInteger(c.salt_hex, 16);
