@@ -1,0 +1,229 @@
+"""Races on a real database: single use, ConfirmDevice, one-time tickets, lockout counters.
+
+Threads share one store (each call on its own pooled connection); the cross-process tests fork
+workers that open their own stores, so SQLite's file locking and PostgreSQL's row locking are
+exercised between processes, not only inside one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+import pgutil
+from counts import count
+from devicesrp.errors import DeviceKeyConflictError
+from devicesrp.store import ConfirmOutcome, SqlStore, TicketRecord, open_store
+from devicesrp.store import testing as t
+
+R = TypeVar("R")
+SUB = t.user(1).sub
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/races.db"
+    return pgutil.new_schema("races")
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[SqlStore]:
+    s = open_store(url, pool_size=20)
+    s.create_pool(t.pool())
+    s.create_client(t.client())
+    s.create_user(t.user(1))
+    yield s
+    s.close()
+
+
+def all_at_once(pool: ThreadPoolExecutor, n: int, call: Callable[[int], R]) -> list[R | Exception]:
+    """Run ``call(i)`` for i < n on n threads released together by a barrier."""
+    barrier = threading.Barrier(n)
+
+    def task(i: int) -> R | Exception:
+        barrier.wait(timeout=60)
+        try:
+            return call(i)
+        except Exception as exc:  # collected: the test asserts on the kinds
+            return exc
+
+    return list(pool.map(task, range(n)))
+
+
+def test_100_concurrent_consumes_exactly_one_wins(store: SqlStore) -> None:
+    rounds = count(ci=50, soak=200)
+    with ThreadPoolExecutor(100) as pool:
+        for r in range(rounds):
+            key = b"proof-%d" % r
+            results = all_at_once(
+                pool, 100, lambda i, key=key: store.consume_once("proof", key, expires_at=9e9)
+            )
+            assert results.count(True) == 1 and results.count(False) == 99, Counter(
+                map(repr, results)
+            )
+
+
+def naive_consume(store: SqlStore, key: bytes) -> bool:
+    """Check-then-insert in two steps: the bug the single statement exists to prevent."""
+    with store._unit(write=False) as tx:
+        seen = tx.one("SELECT 1 FROM consumed WHERE scope = 'naive' AND item = ?", (key,))
+    if seen is not None:
+        return False
+    with store._unit(write=True) as tx:
+        tx.run(
+            "INSERT INTO consumed (scope, item, expires_at) VALUES ('naive', ?, 9e9)"
+            " ON CONFLICT DO NOTHING",
+            (key,),
+        )
+    return True
+
+
+def test_the_race_test_catches_a_check_then_insert(store: SqlStore) -> None:
+    """Positive control: the same harness sees several winners with a non-atomic consume."""
+    with ThreadPoolExecutor(100) as pool:
+        most = max(
+            all_at_once(pool, 100, lambda i, r=r: naive_consume(store, b"n%d" % r)).count(True)
+            for r in range(10)
+        )
+    assert most > 1
+
+
+def test_100_concurrent_ticket_takes_exactly_one_wins(store: SqlStore) -> None:
+    rounds = count(ci=10, soak=100)
+    with ThreadPoolExecutor(100) as pool:
+        for r in range(rounds):
+            ticket = TicketRecord(f"ticket-{r}", "device", {"round": r}, 9e9)
+            store.put_ticket(ticket)
+            results = all_at_once(
+                pool,
+                100,
+                lambda i, ticket=ticket: store.take_ticket(
+                    ticket.ticket_id, kind="device", now=1.0
+                ),
+            )
+            assert results.count(ticket) == 1 and results.count(None) == 99
+
+
+def test_20_concurrent_identical_confirmations_make_one_record(store: SqlStore) -> None:
+    rounds = count(ci=20, soak=200)
+    with ThreadPoolExecutor(20) as pool:
+        for r in range(rounds):
+            conf = t.confirmation(r, SUB)
+            if r % 2:  # half the rounds confirm an issued key, half a key never issued
+                store.issue_device(t.issued_device(r, SUB))
+            results = all_at_once(pool, 20, lambda i, conf=conf: store.confirm_device(conf))
+            outcomes = Counter(results)
+            assert outcomes == {ConfirmOutcome.CONFIRMED: 1, ConfirmOutcome.ALREADY_CONFIRMED: 19}
+            stored = store.get_device(t.POOL, conf.device_key)
+            assert stored is not None and stored.confirmed
+            assert (stored.salt, stored.verifier) == (conf.salt, conf.verifier)
+    assert len(store.list_devices(t.POOL, SUB, remembered_only=False).items) == min(rounds, 60)
+
+
+def test_conflicting_concurrent_confirmations_never_overwrite(store: SqlStore) -> None:
+    rounds = count(ci=20, soak=200)
+    with ThreadPoolExecutor(20) as pool:
+        for r in range(rounds):
+            confs = [t.confirmation(r, SUB, variant=i % 2) for i in range(20)]
+            if r % 2:
+                store.issue_device(t.issued_device(r, SUB))
+            results = all_at_once(pool, 20, lambda i, confs=confs: store.confirm_device(confs[i]))
+            winners = [i for i, x in enumerate(results) if x is ConfirmOutcome.CONFIRMED]
+            assert len(winners) == 1, Counter(map(repr, results))
+            won = confs[winners[0]]
+            for conf, result in zip(confs, results, strict=True):
+                if conf.verifier == won.verifier:
+                    assert result in (ConfirmOutcome.CONFIRMED, ConfirmOutcome.ALREADY_CONFIRMED)
+                else:
+                    assert isinstance(result, DeviceKeyConflictError), repr(result)
+            stored = store.get_device(t.POOL, won.device_key)
+            assert stored is not None and stored.verifier == won.verifier
+            # A later conflicting retry still changes nothing.
+            loser = t.confirmation(r, SUB, variant=1 - (winners[0] % 2))
+            with pytest.raises(DeviceKeyConflictError):
+                store.confirm_device(loser)
+            assert store.get_device(t.POOL, won.device_key) == stored
+
+
+# -- across processes -----------------------------------------------------------------------------
+PROCS, THREADS = 4, 25
+
+
+def _consume_worker(url: str, rounds: int, barrier: Any, out: Any) -> None:
+    store = open_store(url, pool_size=5)
+    try:
+        with ThreadPoolExecutor(THREADS) as pool:
+            for r in range(rounds):
+
+                def one(i: int, r: int = r) -> bool:
+                    barrier.wait(60)
+                    return store.consume_once("xproc", b"proof-%d" % r, expires_at=9e9)
+
+                out.put((r, sum(pool.map(one, range(THREADS)))))
+    finally:
+        store.close()
+
+
+def _failure_worker(url: str, threads: int, per_thread: int, barrier: Any, out: Any) -> None:
+    store = open_store(url, pool_size=5)
+    try:
+
+        def one(i: int) -> int:
+            barrier.wait(60)
+            for _ in range(per_thread):
+                store.record_failure("user", "shared", now=1.0, lock_for=lambda n: 0.0)
+            return per_thread
+
+        with ThreadPoolExecutor(threads) as pool:
+            out.put(sum(pool.map(one, range(threads))))
+    finally:
+        store.close()
+
+
+def run_processes(target: Callable[..., None], args: tuple[Any, ...], parties: int) -> list[Any]:
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(parties)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=target, args=(*args, barrier, out)) for _ in range(PROCS)]
+    for p in procs:
+        p.start()
+    results: list[Any] = []
+    try:
+        while len(results) < expected_messages(target, args):
+            results.append(out.get(timeout=120))
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+    assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+    return results
+
+
+def expected_messages(target: Callable[..., None], args: tuple[Any, ...]) -> int:
+    return PROCS * (args[1] if target is _consume_worker else 1)
+
+
+def test_100_concurrent_consumes_across_processes(store: SqlStore, url: str) -> None:
+    rounds = count(ci=20, soak=200)
+    results = run_processes(_consume_worker, (url, rounds), PROCS * THREADS)
+    wins = Counter[int]()
+    for r, won in results:
+        wins[r] += won
+    assert wins == dict.fromkeys(range(rounds), 1)
+
+
+def test_lockout_increments_are_not_lost_across_processes(store: SqlStore, url: str) -> None:
+    threads, per_thread = 10, count(ci=10, soak=100)
+    done = run_processes(_failure_worker, (url, threads, per_thread), PROCS * threads)
+    total = PROCS * threads * per_thread
+    assert sum(done) == total
+    rec = store.get_lockout("user", "shared")
+    assert rec is not None and rec.failures == total
