@@ -370,7 +370,7 @@ class MiniCognito:
         }, {}
 
     def op_ConfirmDevice(self, body: dict[str, Any]) -> Any:
-        user, _ = self._user_of_access(body["AccessToken"])
+        self._user_of_access(body["AccessToken"])
         device = self.devices.get(body["DeviceKey"])
         if device is None:
             raise Refusal("ResourceNotFoundException", "Device does not exist.")
