@@ -19,6 +19,7 @@ __all__ = [
     "DeviceConfiguration",
     "MfaConfiguration",
     "MfaMode",
+    "PasswordPolicy",
     "PoolSettings",
     "TokenLifetimes",
     "UsernameMode",
@@ -103,6 +104,37 @@ class TokenLifetimes:
 
 
 @dataclass(frozen=True)
+class PasswordPolicy:
+    """Cognito's password policy; the defaults are Cognito's (8 characters, all four classes)."""
+
+    min_length: int = 8
+    require_uppercase: bool = True
+    require_lowercase: bool = True
+    require_numbers: bool = True
+    require_symbols: bool = True
+
+    def __post_init__(self) -> None:
+        if not 6 <= self.min_length <= 99:
+            raise InvalidParameterError("MinimumLength", "must be 6..99")
+
+    def check(self, password: object) -> str | None:
+        """None if ``password`` conforms, else the reason (never echoing the password)."""
+        if not isinstance(password, str) or len(password) > 256:
+            return "Password must be a string of at most 256 characters"
+        if len(password) < self.min_length:
+            return "Password not long enough"
+        if self.require_uppercase and not any(c.isupper() for c in password):
+            return "Password must have uppercase characters"
+        if self.require_lowercase and not any(c.islower() for c in password):
+            return "Password must have lowercase characters"
+        if self.require_numbers and not any(c.isdigit() for c in password):
+            return "Password must have numeric characters"
+        if self.require_symbols and all(c.isalnum() or c.isspace() for c in password):
+            return "Password must have symbol characters"
+        return None
+
+
+@dataclass(frozen=True)
 class PoolSettings:
     """Everything the domain needs to know about one user pool."""
 
@@ -123,8 +155,7 @@ class PoolSettings:
     # Refresh tokens: Cognito does not rotate; optional rotation keeps the old one valid briefly.
     refresh_rotation: bool = False
     refresh_grace_seconds: int = 60
-    # Sign-in starts allowed per user name per minute before TooManyRequestsException (0 = off).
-    signin_starts_per_minute: int = 0
+    password_policy: PasswordPolicy = field(default_factory=lambda: PasswordPolicy())
 
     def __post_init__(self) -> None:
         parse_pool_id(self.pool_id)
@@ -136,8 +167,6 @@ class PoolSettings:
             raise InvalidParameterError("device_ticket_seconds", "must be 1..300")
         if not 0 <= self.refresh_grace_seconds <= 3600:
             raise InvalidParameterError("refresh_grace_seconds", "must be 0..3600")
-        if self.signin_starts_per_minute < 0:
-            raise InvalidParameterError("signin_starts_per_minute", "must be >= 0")
 
     @property
     def region(self) -> str:

@@ -54,17 +54,22 @@ class SessionState:
     mfa_done: bool
     auth_time: int
     expires_at: int
-    # SMS/e-mail code sessions: which factor was sent (so the answer is checked against it).
+    # Whether the tokens at the end come with NewDeviceMetadata.
     new_device: bool = False
+    # Steps after ``step``, in order (the rest of the decision-table plan).
+    then: tuple[Step, ...] = ()
+    # The hash of the user-step A (binds pycognito's device ticket) or of the challenge block.
     extra: str = field(default="")
+    # The MAC of the SMS code sent for this step (the code itself never leaves the outbox).
+    code_mac: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         for name, cap in _FIELD_CAPS.items():
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > cap):
                 raise InvalidParameterError(name, f"must be a string of at most {cap} characters")
-        if len(self.extra) > 128:
-            raise InvalidParameterError("extra", "at most 128 characters")
+        if len(self.then) > 4 or len(self.extra) > 128 or len(self.code_mac) > 64:
+            raise InvalidParameterError("extra", "at most 4 steps and 128 characters")
 
 
 class SessionSealer:
@@ -86,6 +91,7 @@ class SessionSealer:
         kid, key = self._keys[0]
         body = asdict(state)
         body["step"] = state.step.value
+        body["then"] = [s.value for s in state.then]
         plain = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
         sealed = AESGCM(key).encrypt(nonce, plain, _AAD + kid)
         text = _PREFIX + base64.urlsafe_b64encode(kid + nonce + sealed).decode("ascii").rstrip("=")
@@ -117,6 +123,7 @@ class SessionSealer:
             plain = AESGCM(key).decrypt(raw[4:16], raw[16:], _AAD + raw[:4])
             data = json.loads(plain)
             data["step"] = Step(data["step"])
+            data["then"] = tuple(Step(s) for s in data["then"])
             state = SessionState(**data)
         except (InvalidTag, ValueError, TypeError, KeyError):
             raise invalid_session() from None

@@ -1,0 +1,160 @@
+"""Shared pieces of the sign-in steps: requests, outcomes, parameter parsing, lockout, checks.
+
+Requests carry Cognito's AuthParameters / ChallengeResponses maps as they arrived (string values,
+``None`` where a JavaScript client sent ``null``): their keys are the API's parameter names, and
+a JS client's ``"DEVICE_KEY": null`` means "no device", which differs from an absent key.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..srp.cognito import secret_hash
+from ..store.records import UserRecord
+from .config import AppClient
+from .decision import Step
+from .errors import (
+    InvalidParameterDomainError,
+    NotAuthorizedError,
+    incorrect_credentials,
+    password_attempts_exceeded,
+)
+from .grants import AuthenticationResult
+from .identity import Principal
+from .runtime import Runtime
+
+__all__ = [
+    "ABSENT",
+    "AuthOutcome",
+    "ChallengeResult",
+    "InitiateAuthRequest",
+    "LockTarget",
+    "RespondRequest",
+    "check_secret_hash",
+    "fail_proof",
+    "param",
+    "raw_param",
+    "refuse_if_locked",
+    "succeed_proof",
+    "user_names",
+]
+
+SCOPE_USER = "signin.user"
+SCOPE_NAME = "signin.name"
+_MAX_PARAM = 4096
+ABSENT = object()
+
+
+@dataclass(frozen=True)
+class InitiateAuthRequest:
+    client_id: str
+    auth_flow: str
+    parameters: Mapping[str, str | None] = field(repr=False)
+    source_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class RespondRequest:
+    client_id: str
+    challenge_name: str
+    responses: Mapping[str, str | None] = field(repr=False)
+    session: str | None = field(default=None, repr=False)
+    source_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class ChallengeResult:
+    """A challenge for the client: its name, the next Session and ChallengeParameters."""
+
+    name: Step
+    session: str | None
+    parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AuthOutcome:
+    """Exactly one of ``challenge`` and ``result``."""
+
+    challenge: ChallengeResult | None = None
+    result: AuthenticationResult | None = None
+
+
+def raw_param(values: Mapping[str, str | None], name: str) -> object:
+    """The value as sent: a string, ``None`` for JSON null, or ``ABSENT``."""
+    if name not in values:
+        return ABSENT
+    return values[name]
+
+
+def param(values: Mapping[str, str | None], name: str, *, required: bool = True) -> str | None:
+    """A string parameter, size-capped; missing -> InvalidParameterException if required."""
+    value = values.get(name)
+    if value is None or value == "":
+        if required:
+            raise InvalidParameterDomainError(f"Missing required parameter {name}")
+        return None
+    if not isinstance(value, str) or len(value) > _MAX_PARAM:
+        raise InvalidParameterDomainError(f"Invalid value for parameter {name}")
+    return value
+
+
+def check_secret_hash(client: AppClient, given: str | None, names: list[str]) -> None:
+    """SECRET_HASH = base64(HMAC-SHA256(client secret, name + client id)) over any of ``names``."""
+    if client.secret is None:
+        return
+    ok = False
+    if given is not None:
+        for name in names:
+            expected = secret_hash(client.secret, name, client.client_id)
+            ok |= hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+    if not ok:
+        raise NotAuthorizedError(f"Unable to verify secret hash for client {client.client_id}")
+
+
+@dataclass(frozen=True)
+class LockTarget:
+    """Whose failure counter a proof moves: a known user's, or an unknown name's (bounded)."""
+
+    known: bool
+    key: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> LockTarget:
+        return cls(principal.user is not None, principal.lockout_key)
+
+    @property
+    def scope(self) -> str:
+        return SCOPE_USER if self.known else SCOPE_NAME
+
+
+def refuse_if_locked(rt: Runtime, target: LockTarget) -> None:
+    """While locked, every proof gets the same answer, whatever its value."""
+    record = rt.store.get_lockout(target.scope, target.key)
+    if record is not None and rt.now() < record.locked_until:
+        raise password_attempts_exceeded()
+
+
+def fail_proof(rt: Runtime, target: LockTarget) -> NotAuthorizedError:
+    """Count an evaluated wrong proof (password and device share the counter)."""
+    rt.store.record_failure(
+        target.scope,
+        target.key,
+        now=rt.now(),
+        lock_for=rt.lockout.delay_after,
+        max_keys=None if target.known else rt.unknown_name_table_size,
+    )
+    return incorrect_credentials()
+
+
+def succeed_proof(rt: Runtime, target: LockTarget) -> None:
+    rt.store.reset_lockout(target.scope, target.key)
+
+
+def user_names(user: UserRecord) -> list[str]:
+    """Every name a SECRET_HASH may be computed over."""
+    names = [user.username, user.username_norm, user.sub]
+    if user.email:
+        names.append(user.email)
+    return names

@@ -1,0 +1,97 @@
+"""Who a sign-in is for: user lookup, the SRP identity, and stable fake answers for unknown names.
+
+USER_ID_FOR_SRP is the user's lookup name (``username_norm``) in username pools and the ``sub`` in
+email-as-username pools; the password verifier is made over it. An unknown name gets a challenge
+of the same shape from a key only the server holds (security matrix row 17):
+
+    salt_fake = PAD(HMAC-SHA256(k_fake, "salt" | pool | name)[:16])        (same form as real salts)
+    v_fake    = HMAC expansion of (k_fake, "verifier" | pool | name) to 384 bytes, mod N
+    id_fake   = the normalised name (username pools) or a UUID from the same HMAC (email pools)
+
+No modular exponentiation is spent on the fake values, and the lookups run the same for known and
+unknown names, so neither the answer nor its cost depends on whether the name exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+
+from ..protocol import VerifierRecord
+from ..srp.cognito import pool_name
+from ..srp.encoding import pad_bytes
+from ..srp.groups import COGNITO_GROUP
+from ..store.records import UserRecord
+from .config import PoolSettings, UsernameMode
+from .lockout import name_key, user_key
+from .runtime import Runtime
+from .vault import KIND_FAKE_SALT
+
+__all__ = ["Principal", "find_user", "principal_for", "srp_identity", "valid_name"]
+
+_MAX_NAME = 128
+
+
+def valid_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= _MAX_NAME
+        and name.isprintable()
+        and not any(c.isspace() for c in name)
+    )
+
+
+def find_user(rt: Runtime, pool: PoolSettings, name: object) -> UserRecord | None:
+    """The user named ``name`` (its user name, e-mail in email pools, or its ``sub``)."""
+    if not valid_name(name):
+        return None
+    assert isinstance(name, str)
+    # Both lookups always run, so the cost does not depend on which one hits.
+    by_name = rt.store.get_user(pool.pool_id, pool.normalize_name(name))
+    by_sub = rt.store.get_user_by_sub(pool.pool_id, name)
+    return by_name if by_name is not None else by_sub
+
+
+def srp_identity(pool: PoolSettings, user: UserRecord) -> str:
+    return user.sub if pool.username_mode is UsernameMode.EMAIL else user.username_norm
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The subject of a sign-in step: a real user, or the stable stand-in for an unknown name."""
+
+    user: UserRecord | None
+    context_user: str  # what the sealed challenge is bound to
+    identity: str  # USER_ID_FOR_SRP
+    record: VerifierRecord
+    lockout_key: str
+
+
+def _mac(key: bytes, label: str, pool_id: str, name: str) -> bytes:
+    message = f"{label}\x00{pool_id}\x00{name}".encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def principal_for(rt: Runtime, pool: PoolSettings, name: str, user: UserRecord | None) -> Principal:
+    """The principal for a looked-up name; unknown names get the fake, stable one."""
+    if user is not None:
+        identity = srp_identity(pool, user)
+        record = VerifierRecord(pool_name(pool.pool_id), identity, user.srp_salt, user.srp_verifier)
+        return Principal(user, user.sub, identity, record, user_key(pool.pool_id, user.sub))
+    key = rt.vault.secret(KIND_FAKE_SALT)
+    norm = pool.normalize_name(name) if valid_name(name) else "\x00invalid"
+    salt = pad_bytes(int.from_bytes(_mac(key, "salt", pool.pool_id, norm)[:16], "big"))
+    stream = b"".join(_mac(key, f"verifier{i}", pool.pool_id, norm) for i in range(12))
+    n = COGNITO_GROUP.N
+    v = 2 + int.from_bytes(stream, "big") % (n - 3)
+    if pool.username_mode is UsernameMode.EMAIL:
+        identity = str(uuid.UUID(bytes=_mac(key, "sub", pool.pool_id, norm)[:16], version=4))
+    else:
+        identity = norm if valid_name(name) else "unknown"
+    record = VerifierRecord(
+        pool_name(pool.pool_id), identity, salt, v.to_bytes(COGNITO_GROUP.n_len, "big")
+    )
+    lock_key = name_key(key, pool.pool_id, norm)
+    return Principal(None, "unknown:" + lock_key, identity, record, lock_key)

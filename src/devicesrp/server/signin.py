@@ -1,0 +1,274 @@
+"""InitiateAuth and the PASSWORD_VERIFIER step (docs/cognito-device-srp.md §5, steps 1-2).
+
+The user step: InitiateAuth(USERNAME, SRP_A) -> PASSWORD_VERIFIER with SALT, SRP_B, SECRET_BLOCK,
+USER_ID_FOR_SRP = USERNAME; then the proof. The sealed SECRET_BLOCK is the pending challenge; its
+challenge id is consumed once in the store (concurrent replays: exactly one wins). A valid proof
+with an unknown device gets "Device does not exist." and leaves one deviceless answer to the same
+challenge open (a ticket keyed by the challenge id). Replays are refused without counting as
+failed attempts (a replay says nothing about the password); evaluated wrong proofs count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from ..errors import AuthenticationError, InvalidParameterError, InvalidTimestampError
+from ..protocol import ChallengeContext, ClientResponse, Flow
+from ..protocol.sealed import open_challenge
+from ..srp.cognito import parse_client_public
+from ..srp.encoding import pad_bytes, to_hex
+from ..store.records import TicketRecord
+from .config import AppClient, PoolSettings
+from .decision import Step
+from .errors import (
+    InvalidParameterDomainError,
+    NotAuthorizedError,
+    PasswordResetRequiredError,
+    UserNotConfirmedError,
+    device_does_not_exist,
+    incorrect_credentials,
+)
+from .flow import (
+    ABSENT,
+    AuthOutcome,
+    ChallengeResult,
+    InitiateAuthRequest,
+    LockTarget,
+    RespondRequest,
+    check_secret_hash,
+    fail_proof,
+    param,
+    raw_param,
+    refuse_if_locked,
+    succeed_proof,
+    user_names,
+)
+from .grants import refresh
+from .identity import Principal, find_user, principal_for, valid_name
+from .runtime import Runtime
+from .session import SessionState
+from .steps import after_first_factor, device_state
+
+__all__ = ["initiate_auth", "password_verifier"]
+
+_CHALLENGE_SCOPE = "chal.user"
+_RETRY_KIND = "deviceless-retry"
+_TIMESTAMP_MESSAGE = "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
+
+
+def _srp_a(text: str) -> int:
+    """SRP_A, strictly parsed; an unsafe value is the uniform sign-in failure (row 1)."""
+    try:
+        return parse_client_public(text)
+    except InvalidParameterError:
+        raise incorrect_credentials() from None
+
+
+def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
+    client, pool = rt.client(request.client_id)
+    flow = request.auth_flow
+    params = request.parameters
+    if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
+        token = param(params, "REFRESH_TOKEN")
+        result = refresh(
+            rt, pool, client, token, device_key=param(params, "DEVICE_KEY", required=False)
+        )
+        return AuthOutcome(result=result)
+    if flow != "USER_SRP_AUTH":
+        raise InvalidParameterDomainError(f"Unsupported AuthFlow {flow!s:.40}")
+    username = param(params, "USERNAME")
+    assert username is not None
+    if not valid_name(username):
+        raise InvalidParameterDomainError("Invalid value for parameter USERNAME")
+    a_pub = _srp_a(param(params, "SRP_A") or "")
+    user = find_user(rt, pool, username)
+    check_secret_hash(
+        client,
+        param(params, "SECRET_HASH", required=False),
+        [username, *(user_names(user) if user else [])],
+    )
+    if user is not None and user.status == "RESET_REQUIRED":
+        raise PasswordResetRequiredError()
+    principal = principal_for(rt, pool, username, user)
+    context = ChallengeContext(
+        Flow.USER_PASSWORD, pool.pool_id, client.client_id, principal.context_user
+    )
+    now = rt.now_int()
+    try:
+        challenge = rt.engine(pool).begin(
+            principal.record,
+            context,
+            a_pub,
+            b=_nonzero(rt, 32),
+            now=now,
+            challenge_id=rt.random_bytes(16),
+            nonce=rt.random_bytes(12),
+        )
+    except AuthenticationError:
+        raise incorrect_credentials() from None
+    # The Session carries InitiateAuth's DEVICE_KEY to the proof step (clients that echo it).
+    device_key = param(params, "DEVICE_KEY", required=False)
+    session = _session(
+        rt, pool, client, principal, username, device_key, challenge.secret_block, now
+    )
+    parameters = {
+        "SALT": challenge.salt.hex(),
+        "SRP_B": to_hex(challenge.B),
+        "SECRET_BLOCK": challenge.secret_block,
+        "USER_ID_FOR_SRP": principal.identity,
+        "USERNAME": principal.identity,
+    }
+    return AuthOutcome(challenge=ChallengeResult(Step.PASSWORD_VERIFIER, session, parameters))
+
+
+def _nonzero(rt: Runtime, n: int) -> bytes:
+    while True:
+        value = rt.random_bytes(n)
+        if any(value):
+            return value
+
+
+def _block_tag(secret_block: str) -> str:
+    return hashlib.sha256(secret_block.encode()).hexdigest()[:32]
+
+
+def _session(
+    rt: Runtime,
+    pool: PoolSettings,
+    client: AppClient,
+    principal: Principal,
+    username: str,
+    device_key: str | None,
+    secret_block: str,
+    now: int,
+) -> str | None:
+    if device_key is not None and len(device_key) > 55:
+        device_key = None
+    state = SessionState(
+        txn=rt.random_bytes(16).hex(),
+        step=Step.PASSWORD_VERIFIER,
+        pool_id=pool.pool_id,
+        client_id=client.client_id,
+        user_sub=principal.context_user[:64],
+        username=username,
+        device_key=device_key,
+        mfa_done=False,
+        auth_time=now,
+        expires_at=now + pool.challenge_seconds,
+        extra=_block_tag(secret_block),
+    )
+    return rt.sealer().seal(state, rt.random_bytes(12))
+
+
+def _device_from_session(rt: Runtime, request: RespondRequest, block: str) -> str | None:
+    """InitiateAuth's DEVICE_KEY, if the client echoed the Session issued with this block."""
+    if request.session is None:
+        return None
+    try:
+        state = rt.sealer().open(request.session, rt.now_int())
+    except NotAuthorizedError:
+        return None
+    if state.step is not Step.PASSWORD_VERIFIER or state.extra != _block_tag(block):
+        return None
+    return state.device_key
+
+
+def password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcome:
+    client, pool = rt.client(request.client_id)
+    values = request.responses
+    username = param(values, "USERNAME")
+    assert username is not None
+    block = param(values, "PASSWORD_CLAIM_SECRET_BLOCK")
+    timestamp = param(values, "TIMESTAMP")
+    signature = param(values, "PASSWORD_CLAIM_SIGNATURE")
+    assert block is not None and timestamp is not None and signature is not None
+    sent_device = raw_param(values, "DEVICE_KEY")
+    user = find_user(rt, pool, username)
+    check_secret_hash(
+        client,
+        param(values, "SECRET_HASH", required=False),
+        [username, *(user_names(user) if user else [])],
+    )
+    principal = principal_for(rt, pool, username, user)
+    context = ChallengeContext(
+        Flow.USER_PASSWORD, pool.pool_id, client.client_id, principal.context_user
+    )
+    engine = rt.engine(pool)
+    try:
+        state = open_challenge(block, context, engine.ring)
+    except AuthenticationError:
+        raise incorrect_credentials() from None
+    if rt.now_int() - state.issued_at > pool.challenge_seconds:
+        raise incorrect_credentials()
+    lock = LockTarget.of(principal)
+    refuse_if_locked(rt, lock)
+    expires = float(state.issued_at + pool.challenge_seconds + 1)
+    retry = False
+    if not rt.store.consume_once(_CHALLENGE_SCOPE, state.challenge_id, expires_at=expires):
+        # Used already: only the one deviceless answer after "Device does not exist." remains.
+        if sent_device not in (ABSENT, None):
+            raise incorrect_credentials()
+        ticket = rt.store.take_ticket(_retry_id(state.challenge_id), kind=_RETRY_KIND, now=rt.now())
+        if ticket is None:
+            raise incorrect_credentials()
+        retry = True
+    try:
+        finished = engine.finish(
+            principal.record, context, ClientResponse(block, timestamp, signature), now=rt.now_int()
+        )
+    except InvalidTimestampError:
+        raise InvalidParameterDomainError(_TIMESTAMP_MESSAGE) from None
+    except AuthenticationError:
+        raise fail_proof(rt, lock) from None
+    if principal.user is None:  # cannot happen: nobody can prove a fake verifier
+        raise fail_proof(rt, lock)
+    user = principal.user
+    succeed_proof(rt, lock)
+    if user.status == "UNCONFIRMED":
+        raise UserNotConfirmedError()
+    if not user.enabled:
+        raise NotAuthorizedError("User is disabled.")
+    if sent_device is ABSENT:
+        device_key = _device_from_session(rt, request, block)
+    else:
+        device_key = sent_device if isinstance(sent_device, str) and sent_device else None
+    if retry:
+        device_key = None
+    presented, _ = device_state(rt, pool, user, device_key)
+    outcome = after_first_factor(
+        rt,
+        pool,
+        client,
+        user,
+        username=username,
+        device_key=device_key,
+        presented=presented,
+        a_tag=_a_tag(state.A),
+        source_ip=request.source_ip,
+    )
+    if outcome is None:
+        # Unknown device: allow exactly one more answer to this challenge, without the device.
+        rt.store.put_ticket(
+            TicketRecord(
+                ticket_id=_retry_id(state.challenge_id),
+                kind=_RETRY_KIND,
+                payload={"user": user.sub},
+                expires_at=expires,
+            )
+        )
+        raise device_does_not_exist()
+    if outcome.result is not None:
+        outcome = AuthOutcome(
+            result=dataclasses.replace(outcome.result, server_proof=finished.server_proof)
+        )
+    return outcome
+
+
+def _retry_id(challenge_id: bytes) -> str:
+    return "retry." + challenge_id.hex()
+
+
+def _a_tag(a_pub: int) -> str:
+    """A hash of the user-step A: pycognito re-uses A in its Session-less device step."""
+    return hashlib.sha256(pad_bytes(a_pub)).hexdigest()[:32]
