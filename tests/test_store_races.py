@@ -227,3 +227,25 @@ def test_lockout_increments_are_not_lost_across_processes(store: SqlStore, url: 
     assert sum(done) == total
     rec = store.get_lockout("user", "shared")
     assert rec is not None and rec.failures == total
+
+
+@pytest.mark.parametrize("evict", [False, True], ids=["refuse", "evict"])
+def test_remembered_device_cap_holds_under_concurrency(store: SqlStore, evict: bool) -> None:
+    """Count-then-decide inside one unit, 20 devices at once: the cap of 3 is never exceeded."""
+    cap = 3
+
+    def confirm(n: int) -> ConfirmOutcome:
+        key = t.device_key(1000 + n)
+        with store.transaction():
+            remember = store.count_remembered_devices(t.POOL, SUB) < cap
+            if not remember and evict:
+                store.evict_remembered_devices(t.POOL, SUB, keep=cap - 1, protect=key, now=1.0)
+                remember = True
+            return store.confirm_device(t.confirmation(1000 + n, SUB, remembered=remember))
+
+    with ThreadPoolExecutor(20) as pool:
+        results = all_at_once(pool, 20, confirm)
+    assert results == [ConfirmOutcome.CONFIRMED] * 20
+    assert store.count_remembered_devices(t.POOL, SUB) == cap
+    listed = store.list_devices(t.POOL, SUB, remembered_only=False).items
+    assert len(listed) == (cap if evict else 20)

@@ -252,12 +252,22 @@ class DeviceStore(IdentityStore):
         ck.pool_id("pool_id", pool_id)
         ck.ident("user_sub", user_sub, 128)
         with self._unit(write=False) as tx:
+            if tx.write:
+                self._lock_user(tx, pool_id, user_sub)
             row = tx.one(
                 "SELECT COUNT(*) FROM devices WHERE pool_id = ? AND user_sub = ?"
                 " AND confirmed = 1 AND remembered = 1",
                 (pool_id, user_sub),
             )
         return int(row[0]) if row is not None else 0
+
+    def _lock_user(self, tx: Tx, pool_id: str, user_sub: str) -> None:
+        """Serialise cap decisions per user until the unit ends: PostgreSQL locks the user row
+        (SQLite's single write lock, taken by BEGIN IMMEDIATE, already serialises them)."""
+        if self.dialect == "postgresql":
+            tx.run(
+                "SELECT 1 FROM users WHERE pool_id = ? AND sub = ? FOR UPDATE", (pool_id, user_sub)
+            )
 
     def evict_remembered_devices(
         self, pool_id: str, user_sub: str, *, keep: int, protect: str | None, now: float
@@ -269,12 +279,7 @@ class DeviceStore(IdentityStore):
             ck.device_key("protect", protect)
         ck.when("now", now)
         with self._unit(write=True) as tx:
-            if self.dialect == "postgresql":
-                # Serialise cap decisions per user (SQLite's write lock already does).
-                tx.run(
-                    "SELECT 1 FROM users WHERE pool_id = ? AND sub = ? FOR UPDATE",
-                    (pool_id, user_sub),
-                )
+            self._lock_user(tx, pool_id, user_sub)
             rows = tx.rows(
                 "SELECT device_key FROM devices WHERE pool_id = ? AND user_sub = ?"
                 " AND confirmed = 1 AND remembered = 1"

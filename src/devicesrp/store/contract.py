@@ -159,7 +159,11 @@ class Store(Protocol):
         """Record a successful device authentication (last authenticated time, last IP)."""
         ...
 
-    def count_remembered_devices(self, pool_id: str, user_sub: str) -> int: ...
+    def count_remembered_devices(self, pool_id: str, user_sub: str) -> int:
+        """Remembered, confirmed devices of the user. Inside ``transaction()`` it also holds the
+        user's cap decision until the unit ends (on PostgreSQL a row lock on the user), so
+        count-then-evict-or-refuse cannot be raced by a concurrent unit for the same user."""
+        ...
 
     def evict_remembered_devices(
         self, pool_id: str, user_sub: str, *, keep: int, protect: str | None, now: float
