@@ -33,9 +33,9 @@ def server_url() -> str | None:
     """The first candidate server URL that accepts a connection, or None (reason kept)."""
     if "server" in _state:
         return _state["server"] or None
-    candidates = [os.environ["DEVICESRP_TEST_PG"]] if "DEVICESRP_TEST_PG" in os.environ else []
+    override = os.environ.get("DEVICESRP_TEST_PG")
     errors = []
-    for url in [*candidates, *_CANDIDATES]:
+    for url in [override] if override else _CANDIDATES:
         try:
             with _connect(url) as conn:
                 conn.execute("SELECT 1")
@@ -44,7 +44,7 @@ def server_url() -> str | None:
         except Exception as exc:
             errors.append(f"{url}: {type(exc).__name__}: {str(exc).strip()[:200]}")
     _state["server"] = ""
-    _state["reason"] = "PostgreSQL unreachable on 127.0.0.1:5432 (" + "; ".join(errors) + ")"
+    _state["reason"] = "PostgreSQL unreachable (" + "; ".join(errors) + ")"
     return None
 
 

@@ -47,13 +47,15 @@ class SqliteEngine:
         try:
             # WAL is a property of the file: set once, then every connection uses it.
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()
-        except sqlite3.Error as exc:
-            raise _translate(exc) from None
-        if mode is None or str(mode[0]).lower() != "wal":
-            raise StoreUnavailableError("SQLite refused WAL mode for this file")
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise StoreUnavailableError("SQLite refused WAL mode for this file")
+        except (sqlite3.Error, StoreUnavailableError) as exc:
+            self.close()
+            raise (_translate(exc) if isinstance(exc, sqlite3.Error) else exc) from None
         self._idle.put(conn)
 
     def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -65,6 +67,8 @@ class SqliteEngine:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
             raise _translate(exc) from None
         with self._lock:
             self._all.append(conn)
