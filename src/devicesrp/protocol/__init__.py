@@ -13,7 +13,7 @@ Wire spellings (SRP_A, SECRET_BLOCK ...) belong to the HTTP codec; here values a
 - ``ChallengeContext`` / ``Flow`` (``context``): what a sealed challenge is bound to.
 - ``KeyRing`` / ``SealingKey`` (``keyring``), ``seal_challenge`` / ``open_challenge``
   (``sealed``): the SECRET_BLOCK, AES-256-GCM under rotating keys.
-- ``server_proof`` / ``verify_server_proof`` (``server_proof``): devicesrp's proof that the
+- ``server_proof`` / ``verify_server_proof`` (``proof``): devicesrp's proof that the
   server, too, knows the verifier.
 - Values (``values``): ``VerifierRecord``, ``Challenge``, ``ClientResponse``, ``FinishResult``,
   ``UserCredentials``, ``DeviceCredentials``.
@@ -28,6 +28,7 @@ from __future__ import annotations
 from .client import TRANSITIONS, ClientEvent, ClientHandshake, ClientState
 from .context import ChallengeContext, Flow
 from .keyring import KeyRing, SealingKey
+from .proof import SERVER_PROOF_BYTES, server_proof, verify_server_proof
 from .sealed import (
     CHALLENGE_ID_BYTES,
     MAX_SECRET_BLOCK_CHARS,
@@ -37,7 +38,6 @@ from .sealed import (
     seal_challenge,
 )
 from .server import DEFAULT_CHALLENGE_LIFETIME, DEFAULT_TIMESTAMP_SKEW, ServerEngine
-from .server_proof import SERVER_PROOF_BYTES, server_proof, verify_server_proof
 from .values import (
     Challenge,
     ClientResponse,

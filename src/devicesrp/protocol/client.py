@@ -34,7 +34,7 @@ from ..errors import (
 from ..srp import cognito
 from ..srp.encoding import parse_base64
 from ..srp.timestamp import format_timestamp
-from .server_proof import verify_server_proof
+from .proof import verify_server_proof
 from .values import Challenge, ClientResponse, DeviceCredentials, UserCredentials
 
 __all__ = ["MAX_CLIENT_SECRET_BLOCK_BYTES", "ClientEvent", "ClientHandshake", "ClientState"]

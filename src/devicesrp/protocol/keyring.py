@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import InvalidParameterError, InvalidTypeError
 
@@ -37,6 +40,11 @@ class SealingKey:
             raise InvalidTypeError("secret", "bytes", self.secret)
         if len(self.secret) != KEY_BYTES:
             raise InvalidParameterError("secret", f"must be exactly {KEY_BYTES} bytes")
+
+    @cached_property
+    def aead(self) -> AESGCM:
+        """The AES-256-GCM cipher for this key, set up once (key expansion costs microseconds)."""
+        return AESGCM(self.secret)
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,8 @@ response header and devicesrp's client can demand it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import struct
-
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ..srp.encoding import pad_bytes
 
@@ -34,14 +30,12 @@ SERVER_PROOF_BYTES = 32
 
 
 def _proof_key(premaster: int, u: int) -> bytes:
-    """HKDF-SHA256(IKM = PAD(S), salt = PAD(u), info = SERVER_PROOF_INFO, L = 32) — RFC 5869."""
-    hkdf = HKDF(
-        algorithm=hashes.SHA256(),
-        length=SERVER_PROOF_BYTES,
-        salt=pad_bytes(u),
-        info=SERVER_PROOF_INFO,
-    )
-    return hkdf.derive(pad_bytes(premaster))
+    """HKDF-SHA256(IKM = PAD(S), salt = PAD(u), info = SERVER_PROOF_INFO, L = 32) — RFC 5869.
+
+    L = 32 is one HMAC block: PRK = HMAC(salt, IKM), OKM = HMAC(PRK, info | 0x01).
+    """
+    prk = hmac.digest(pad_bytes(u), pad_bytes(premaster), "sha256")
+    return hmac.digest(prk, SERVER_PROOF_INFO + b"\x01", "sha256")
 
 
 def _transcript(
@@ -79,7 +73,7 @@ def server_proof(
     """proof = HMAC-SHA256(HKDF(PAD(S), PAD(u), "devicesrp server proof v1"), transcript)."""
     key = _proof_key(premaster, u)
     message = _transcript(realm, identity, a_pub, u, secret_block, timestamp, signature)
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")
 
 
 def verify_server_proof(

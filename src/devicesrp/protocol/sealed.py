@@ -29,7 +29,6 @@ import struct
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import AuthenticationError, InvalidParameterError, InvalidTypeError
 from .context import ChallengeContext
@@ -59,6 +58,9 @@ _MAX_SEALED = _HEADER.size + _MAX_PLAINTEXT + TAG_BYTES
 #: Longest SECRET_BLOCK text this module could ever produce; longer text is refused unread.
 MAX_SECRET_BLOCK_CHARS = 4 * ((_MAX_SEALED + 2) // 3)
 _MIN_SEALED = _HEADER.size + _FIXED.size + 1 + 1 + 2 + 1 + TAG_BYTES
+_U_LIMIT = 1 << (8 * U_BYTES)
+_A_LIMIT = 1 << (8 * MAX_A_BYTES)
+_I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 @dataclass(frozen=True)
@@ -78,15 +80,15 @@ class ChallengeState:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise InvalidTypeError(name, "int", value)
-        if not -(2**63) <= self.issued_at < 2**63:
+        if not _I64_MIN <= self.issued_at <= _I64_MAX:
             raise InvalidParameterError("issued_at", "out of range")
-        if not 0 <= self.u < 2 ** (8 * U_BYTES):
+        if not 0 <= self.u < _U_LIMIT:
             raise InvalidParameterError("u", f"must fit in {U_BYTES} bytes")
         if not isinstance(self.b, bytes):
             raise InvalidTypeError("b", "bytes", self.b)
         if not 1 <= len(self.b) <= MAX_B_BYTES:
             raise InvalidParameterError("b", f"must be 1..{MAX_B_BYTES} bytes")
-        if not 0 < self.A < 2 ** (8 * MAX_A_BYTES):
+        if not 0 < self.A < _A_LIMIT:
             raise InvalidParameterError("A", f"must be positive and fit in {MAX_A_BYTES} bytes")
 
     def _plaintext(self) -> bytes:
@@ -123,7 +125,7 @@ def seal_challenge(
         raise InvalidParameterError("nonce", f"must be exactly {NONCE_BYTES} bytes")
     key = ring.current
     header = _HEADER.pack(VERSION, key.key_id, nonce)
-    body = AESGCM(key.secret).encrypt(nonce, state._plaintext(), _aad(header, context))
+    body = key.aead.encrypt(nonce, state._plaintext(), _aad(header, context))
     return base64.b64encode(header + body).decode("ascii")
 
 
@@ -156,7 +158,7 @@ def open_challenge(text: object, context: ChallengeContext, ring: KeyRing) -> Ch
     if version != VERSION or key is None:
         raise AuthenticationError()
     try:
-        plain = AESGCM(key.secret).decrypt(nonce, body, _aad(header, context))
+        plain = key.aead.decrypt(nonce, body, _aad(header, context))
     except InvalidTag:
         raise AuthenticationError() from None
     return _parse_plaintext(plain)

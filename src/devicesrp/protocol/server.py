@@ -10,7 +10,7 @@ checks its age and the TIMESTAMP skew, recomputes S = (A * v^u)^b from the recor
 K = HKDF(PAD(S), PAD(u), "Caldera Derived Key"), and compares the claim signature over the
 canonical TIMESTAMP in constant time. It returns the challenge id, which the caller's store must
 consume exactly once (replays are a store-level check), and the server proof
-(``devicesrp.protocol.server_proof``). The same engine serves the user step (PASSWORD_VERIFIER)
+(``devicesrp.protocol.proof``). The same engine serves the user step (PASSWORD_VERIFIER)
 and the device step (DEVICE_PASSWORD_VERIFIER); the context's ``flow`` tells them apart.
 
 Failures: an unparsable TIMESTAMP is an ``InvalidTimestampError`` (Cognito answers
@@ -43,8 +43,8 @@ from ..srp import cognito
 from ..srp.timestamp import format_timestamp, parse_timestamp
 from .context import ChallengeContext, Flow
 from .keyring import KeyRing
+from .proof import server_proof
 from .sealed import ChallengeState, decode_secret_block, open_challenge, seal_challenge
-from .server_proof import server_proof
 from .values import Challenge, ClientResponse, FinishResult, VerifierRecord
 
 __all__ = [
