@@ -76,8 +76,12 @@ int fixed_pow(const mont_ctx *ctx, const fixed_table *t, limb_t *r, const unsign
     if (t->table == NULL) return exp_secret(ctx, r, t->base, exp, exp_len, t->exp_bits);
     size_t w = t->window, entries = (size_t)1 << w, width = t->width;
     limb_t pick[MAX_WIDTH] __attribute__((aligned(64)));
+    /* rows beyond the exponent's byte length hold only zero windows: skip them (the length is
+     * public; it is the declared size of the secret, not its value) */
+    size_t rows = (8 * exp_len + w - 1) / w;
+    if (rows > t->windows) rows = t->windows;
     table_scan(r, t->table, entries, width, exp_window(exp, exp_len, 0, w));
-    for (size_t i = 1; i < t->windows; i++) {
+    for (size_t i = 1; i < rows; i++) {
         table_scan(pick, t->table + i * entries * width, entries, width,
                    exp_window(exp, exp_len, i * w, w));
         ctx->kernel->mul(ctx, r, r, pick);

@@ -1,9 +1,11 @@
 /* Portable Montgomery kernel: 64-bit limbs, unsigned __int128 products, R = 2^(64n).
  *
- * Multiplication is CIOS (Koc, Acar, Kaliski, "Analyzing and comparing Montgomery multiplication
- * algorithms", IEEE Micro 1996); squaring computes the half product plus the diagonal and then
- * reduces (about 25% fewer word products). Both end with a masked subtraction, so the instruction
- * and address sequence depends only on n. */
+ * Both operations are FIPS, "finely integrated product scanning" (Koc, Acar, Kaliski, "Analyzing
+ * and comparing Montgomery multiplication algorithms", IEEE Micro 1996): each output column sums
+ * its a*b and m*N word products into a three-word accumulator held in registers, which keeps the
+ * compiler from spilling 128-bit carries. Squaring adds each off-diagonal product once and doubles
+ * the column (about 25% fewer word products). Both end with a masked subtraction, so the
+ * instruction and address sequence depends only on n. */
 #include "core.h"
 
 typedef unsigned __int128 dlimb_t;
@@ -23,81 +25,112 @@ static void final_sub(const mont_ctx *ctx, limb_t *r, const limb_t *t, limb_t hi
     ct_select(r, t, s, n, keep);
 }
 
+/* (c2:c1:c0) += x * y. On x86-64 one MUL and an ADD/ADC/ADC chain (MUL is constant time there);
+ * elsewhere the same with unsigned __int128. */
+#if defined(__x86_64__)
+#define MULADD(c0, c1, c2, x, y)                                                                 \
+    __asm__("movq %3, %%rax\n\tmulq %4\n\taddq %%rax, %0\n\tadcq %%rdx, %1\n\tadcq $0, %2"        \
+            : "+r"(c0), "+r"(c1), "+r"(c2)                                                     \
+            : "rm"(x), "rm"(y)                                                                 \
+            : "rax", "rdx", "cc")
+#else
+#define MULADD(c0, c1, c2, x, y)                                                                 \
+    do {                                                                                         \
+        dlimb_t p_ = (dlimb_t)(x) * (y) + (c0);                                                  \
+        dlimb_t q_ = (dlimb_t)(c1) + (limb_t)(p_ >> 64);                                         \
+        (c0) = (limb_t)p_;                                                                       \
+        (c1) = (limb_t)q_;                                                                       \
+        (c2) += (limb_t)(q_ >> 64);                                                              \
+    } while (0)
+#endif
+
+/* Shift the accumulator down one word. */
+#define SHIFT(c0, c1, c2) \
+    do {                  \
+        (c0) = (c1);      \
+        (c1) = (c2);      \
+        (c2) = 0;         \
+    } while (0)
+
+/* The m*N half of column k (m[j] known for j < k) and the end of the column: for k < n choose
+ * m[k] so the column's low word vanishes; for k >= n emit the word. */
+#define REDUCE_COLUMN(k)                                                                          \
+    do {                                                                                          \
+        size_t lo_ = (k) < n ? 0 : (k) - n + 1;                                                   \
+        for (size_t j = lo_; j < (k) && j < n; j++) MULADD(c0, c1, c2, m[j], np[(k) - j]);       \
+        if ((k) < n) {                                                                            \
+            m[k] = c0 * n0;                                                                       \
+            MULADD(c0, c1, c2, m[k], np[0]);                                                      \
+        } else {                                                                                  \
+            t[(k) - n] = c0;                                                                      \
+        }                                                                                         \
+        SHIFT(c0, c1, c2);                                                                        \
+    } while (0)
+
+/* c += e over three words */
+#define ACC_ADD(c0, c1, c2, e0, e1, e2)                 \
+    do {                                                \
+        dlimb_t s_ = (dlimb_t)(c0) + (e0);              \
+        (c0) = (limb_t)s_;                              \
+        s_ = (dlimb_t)(c1) + (e1) + (limb_t)(s_ >> 64); \
+        (c1) = (limb_t)s_;                              \
+        (c2) += (e2) + (limb_t)(s_ >> 64);              \
+    } while (0)
+
 static void mul_portable(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb_t *b) {
     size_t n = ctx->nlimbs;
     const limb_t *np = ctx->n;
-    limb_t t[MAX_LIMBS + 2];
-    memset(t, 0, (n + 2) * sizeof(limb_t));
-    for (size_t i = 0; i < n; i++) {
-        limb_t c = 0, bi = b[i];
-        for (size_t j = 0; j < n; j++) {
-            dlimb_t p = (dlimb_t)a[j] * bi + t[j] + c;
-            t[j] = (limb_t)p;
-            c = (limb_t)(p >> 64);
+    limb_t n0 = ctx->n0;
+    limb_t m[MAX_LIMBS], t[MAX_LIMBS + 1];
+    limb_t c0 = 0, c1 = 0, c2 = 0;
+    for (size_t k = 0; k < 2 * n - 1; k++) {
+        /* a*b and m*N products of column k in two independent accumulators (more ILP) */
+        size_t lo = k < n ? 0 : k - n + 1, hi = k < n ? k : n;
+        limb_t e0 = 0, e1 = 0, e2 = 0;
+        for (size_t j = lo; j < hi; j++) {
+            MULADD(c0, c1, c2, a[j], b[k - j]);
+            MULADD(e0, e1, e2, m[j], np[k - j]);
         }
-        dlimb_t s = (dlimb_t)t[n] + c;
-        t[n] = (limb_t)s;
-        t[n + 1] = (limb_t)(s >> 64);
-        limb_t m = t[0] * ctx->n0;
-        dlimb_t p = (dlimb_t)m * np[0] + t[0];
-        c = (limb_t)(p >> 64);
-        for (size_t j = 1; j < n; j++) {
-            p = (dlimb_t)m * np[j] + t[j] + c;
-            t[j - 1] = (limb_t)p;
-            c = (limb_t)(p >> 64);
+        ACC_ADD(c0, c1, c2, e0, e1, e2);
+        if (k < n) {
+            MULADD(c0, c1, c2, a[k], b[0]);
+            m[k] = c0 * n0;
+            MULADD(c0, c1, c2, m[k], np[0]);
+        } else {
+            t[k - n] = c0;
         }
-        s = (dlimb_t)t[n] + c;
-        t[n - 1] = (limb_t)s;
-        t[n] = t[n + 1] + (limb_t)(s >> 64);
+        SHIFT(c0, c1, c2);
     }
+    t[n - 1] = c0;
+    t[n] = c1;
     final_sub(ctx, r, t, t[n]);
+    ct_wipe(m, sizeof m);
     ct_wipe(t, sizeof t);
 }
 
 static void sqr_portable(const mont_ctx *ctx, limb_t *r, const limb_t *a) {
     size_t n = ctx->nlimbs;
     const limb_t *np = ctx->n;
-    limb_t t[2 * MAX_LIMBS + 1];
-    memset(t, 0, (2 * n + 1) * sizeof(limb_t));
-    /* off-diagonal products a[i] a[j], i < j */
-    for (size_t i = 0; i + 1 < n; i++) {
-        limb_t c = 0, ai = a[i];
-        for (size_t j = i + 1; j < n; j++) {
-            dlimb_t p = (dlimb_t)ai * a[j] + t[i + j] + c;
-            t[i + j] = (limb_t)p;
-            c = (limb_t)(p >> 64);
-        }
-        t[i + n] = c;
+    limb_t n0 = ctx->n0;
+    limb_t m[MAX_LIMBS], t[MAX_LIMBS + 1];
+    limb_t c0 = 0, c1 = 0, c2 = 0;
+    for (size_t k = 0; k < 2 * n - 1; k++) {
+        size_t lo = k < n ? 0 : k - n + 1;
+        limb_t d0 = 0, d1 = 0, d2 = 0;
+        for (size_t j = lo; 2 * j < k; j++) MULADD(d0, d1, d2, a[j], a[k - j]);
+        /* c += 2 d: the off-diagonal products appear twice in a square */
+        dlimb_t s = (dlimb_t)c0 + d0 + d0;
+        c0 = (limb_t)s;
+        s = (dlimb_t)c1 + d1 + d1 + (limb_t)(s >> 64);
+        c1 = (limb_t)s;
+        c2 += d2 + d2 + (limb_t)(s >> 64);
+        if (k % 2 == 0) MULADD(c0, c1, c2, a[k / 2], a[k / 2]);
+        REDUCE_COLUMN(k);
     }
-    /* double them and add the squares on the diagonal */
-    limb_t shifted = 0, c = 0;
-    for (size_t i = 0; i < n; i++) {
-        dlimb_t sq = (dlimb_t)a[i] * a[i];
-        limb_t lo = t[2 * i], hi = t[2 * i + 1];
-        limb_t d_lo = (lo << 1) | shifted;
-        limb_t d_hi = (hi << 1) | (lo >> 63);
-        shifted = hi >> 63;
-        dlimb_t s = (dlimb_t)d_lo + (limb_t)sq + c;
-        t[2 * i] = (limb_t)s;
-        s = (dlimb_t)d_hi + (limb_t)(sq >> 64) + (limb_t)(s >> 64);
-        t[2 * i + 1] = (limb_t)s;
-        c = (limb_t)(s >> 64);
-    }
-    /* Montgomery reduction of the 2n-limb square */
-    limb_t extra = 0;
-    for (size_t i = 0; i < n; i++) {
-        limb_t m = t[i] * ctx->n0;
-        limb_t cc = 0;
-        for (size_t j = 0; j < n; j++) {
-            dlimb_t p = (dlimb_t)m * np[j] + t[i + j] + cc;
-            t[i + j] = (limb_t)p;
-            cc = (limb_t)(p >> 64);
-        }
-        dlimb_t s = (dlimb_t)t[i + n] + cc + extra;
-        t[i + n] = (limb_t)s;
-        extra = (limb_t)(s >> 64);
-    }
-    final_sub(ctx, r, t + n, extra);
+    t[n - 1] = c0;
+    t[n] = c1;
+    final_sub(ctx, r, t, t[n]);
+    ct_wipe(m, sizeof m);
     ct_wipe(t, sizeof t);
 }
 
