@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import DeviceKeyConflictError, InvalidParameterError
+from ..errors import DeviceKeyConflictError, InvalidParameterError, InvalidTypeError
 from ..srp.cognito import MAX_SALT_BYTES, check_password_verifier
 from ..srp.encoding import parse_base64
 from ..store.contract import MAX_DEVICE_PAGE
@@ -111,7 +111,7 @@ def _decode_config(salt_b64: object, verifier_b64: object) -> tuple[bytes, bytes
             raise InvalidParameterError("PasswordVerifier", "longer than 384 bytes")
         # PAD(v) takes 385 bytes when v's top bit is set; kept as the fixed 384-byte v.
         verifier = check_password_verifier(raw)  # 2 <= v <= N - 2
-    except InvalidParameterError as exc:
+    except (InvalidParameterError, InvalidTypeError) as exc:
         raise InvalidParameterDomainError(
             f"Invalid DeviceSecretVerifierConfig: {exc.field}"
         ) from None
