@@ -153,6 +153,8 @@ class MiniCognito:
         return {"x-devicesrp-server-proof": text}
 
     def _tokens(self, user: MiniUser, device_key: str | None, *, new_device: bool) -> Any:
+        new_key = f"{REGION}_{uuid.uuid4()}" if new_device else None
+        device_key = device_key or new_key  # Cognito binds a new device's tokens to it too
         claims = {"sub": user.sub, "username": user.username, "token_use": "access"}
         if device_key:
             claims["device_key"] = device_key
@@ -165,12 +167,11 @@ class MiniCognito:
             "ExpiresIn": 3600,
             "TokenType": "Bearer",
         }
-        if new_device:
-            key = f"{REGION}_{uuid.uuid4()}"
-            self.devices[key] = MiniDevice(key, "-" + secrets.token_hex(4))
+        if new_key is not None:
+            self.devices[new_key] = MiniDevice(new_key, "-" + secrets.token_hex(4))
             result["NewDeviceMetadata"] = {
-                "DeviceKey": key,
-                "DeviceGroupKey": self.devices[key].group,
+                "DeviceKey": new_key,
+                "DeviceGroupKey": self.devices[new_key].group,
             }
         return {"AuthenticationResult": result}
 
