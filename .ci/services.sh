@@ -17,3 +17,23 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo "services: PostgreSQL not reachable; its tests will be skipped with a reason" >&2
 fi
+
+# A non-English locale for the client's TIMESTAMP test (tests/test_client_flow.py): de_DE.UTF-8.
+if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+    if ! command -v locale-gen >/dev/null 2>&1; then
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq locales; } \
+        >/dev/null 2>&1 || true
+    fi
+    if command -v locale-gen >/dev/null 2>&1; then
+      grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen 2>/dev/null \
+        || echo 'de_DE.UTF-8 UTF-8' >> /etc/locale.gen
+      locale-gen de_DE.UTF-8 >/dev/null 2>&1 || true
+    fi
+  fi
+  if locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
+    echo "services: de_DE.UTF-8 locale installed"
+  else
+    echo "services: de_DE.UTF-8 locale not available; the TIMESTAMP locale test will skip" >&2
+  fi
+fi
