@@ -12,6 +12,7 @@ each is built once per process under a lock and is immutable afterwards, so thre
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections import OrderedDict
@@ -163,10 +164,9 @@ class NativeBackend:
 
 def _import_core() -> tuple[ModuleType | None, str]:
     try:
-        from . import _core  # type: ignore[attr-defined]
+        core = importlib.import_module(f"{__package__}._core")
     except ImportError as exc:
         return None, f"native core not built ({exc}); reinstall with a C compiler to get it"
-    core: ModuleType = _core
     return core, ""
 
 
