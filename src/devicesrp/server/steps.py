@@ -64,7 +64,7 @@ _STEP_SCOPE = "sess.step"
 _DEVICE_CHALLENGE_SCOPE = "chal.device"
 _TICKET_KIND = "device-srp"
 _DPV_KIND = "device-pv"
-_MFA_SCOPE = "signin.mfa"
+_MFA_KIND = "mfa-step"
 _MFA_ATTEMPTS = 3
 _TIMESTAMP_MESSAGE = "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
 
@@ -169,6 +169,15 @@ def advance(
             expires_at=rt.now() + pool.device_ticket_seconds,
         )
         rt.store.put_ticket(ticket)
+    if step in (Step.SMS_MFA, Step.SOFTWARE_TOKEN_MFA):
+        rt.store.put_ticket(
+            TicketRecord(
+                ticket_id=_mfa_ticket_id(state.txn),
+                kind=_MFA_KIND,
+                payload={"tries": 0},
+                expires_at=float(state.expires_at + 1),
+            )
+        )
     session = rt.sealer().seal(state, rt.random_bytes(12))
     if step is Step.DEVICE_SRP_AUTH:
         parameters = {}
@@ -222,6 +231,10 @@ def _tokens(
         )
 
 
+def _mfa_ticket_id(txn: str) -> str:
+    return "mfa." + txn
+
+
 def _code_mac(rt: Runtime, txn: str, code: str) -> str:
     key = rt.vault.secret("totp")
     return hmac.new(key, f"sms-code\x00{txn}\x00{code}".encode(), hashlib.sha256).hexdigest()[:64]
@@ -261,8 +274,9 @@ def respond_mfa(rt: Runtime, request: RespondRequest, step: Step) -> AuthOutcome
     check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user))
     code_name = "SMS_MFA_CODE" if step is Step.SMS_MFA else "SOFTWARE_TOKEN_MFA_CODE"
     code = param(values, code_name) or ""
-    attempts = rt.store.get_lockout(_MFA_SCOPE, state.txn)
-    if attempts is not None and attempts.failures >= _MFA_ATTEMPTS:
+    # The step's ticket is its attempt counter: taking it is atomic, so one answer at a time.
+    ticket = rt.store.take_ticket(_mfa_ticket_id(state.txn), kind=_MFA_KIND, now=rt.now())
+    if ticket is None:
         raise invalid_session()
     if step is Step.SMS_MFA:
         good = hmac.compare_digest(_code_mac(rt, state.txn, code), state.code_mac)
@@ -277,9 +291,9 @@ def respond_mfa(rt: Runtime, request: RespondRequest, step: Step) -> AuthOutcome
         )
         good = matched_step is not None
     if not good:
-        rt.store.record_failure(
-            _MFA_SCOPE, state.txn, now=rt.now(), lock_for=lambda n: 0.0, max_keys=100_000
-        )
+        tries = int(ticket.payload.get("tries", 0)) + 1
+        if tries < _MFA_ATTEMPTS:
+            rt.store.put_ticket(dataclasses.replace(ticket, payload={"tries": tries}))
         raise CodeMismatchError()
     _consume(rt, state)
     if matched_step is not None:
