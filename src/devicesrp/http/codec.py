@@ -111,6 +111,18 @@ class Params:
         self, name: str, *, max_value: int = 4096, max_entries: int = MAX_MAP_ENTRIES
     ) -> dict[str, str]:
         """A map of strings; JS clients send ``null`` for absent members, which are dropped."""
+        return {
+            k: v
+            for k, v in self.nullable_map(
+                name, max_value=max_value, max_entries=max_entries
+            ).items()
+            if v is not None
+        }
+
+    def nullable_map(
+        self, name: str, *, max_value: int = 4096, max_entries: int = MAX_MAP_ENTRIES
+    ) -> dict[str, str | None]:
+        """A map of strings keeping JSON ``null`` as None (``"DEVICE_KEY": null`` means none)."""
         value = self._body.get(name)
         if value is None:
             return {}
@@ -118,11 +130,12 @@ class Params:
             raise invalid_parameter(f"{name} must be a map of strings")
         if len(value) > max_entries:
             raise invalid_parameter(f"{name} has too many entries")
-        out: dict[str, str] = {}
+        out: dict[str, str | None] = {}
         for key, item in value.items():
-            if item is None:
-                continue
             check_str(f"{name} key", key, max_len=128, min_len=1)
+            if item is None:
+                out[key] = None
+                continue
             out[key] = check_str(f"{name}.{key}"[:200], item, max_len=max_value, min_len=0)
         return out
 

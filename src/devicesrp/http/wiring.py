@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import InvalidParameterError
 from ..server.errors import DomainError
 from ..server.kek import KEK_ENV, KEK_FILE_ENV, Kek, load_kek
+from ..server.provider import IdentityProvider
 from ..server.runtime import Runtime, live_runtime
 from ..store import open_store, sqlite_path
 from .app import PublicDocs, Service
@@ -69,7 +70,7 @@ def open_domain(config: ServiceConfig) -> tuple[Service, Callable[[], None]]:
         runtime = live_runtime(store, kek, issuer_base=config.issuer_base)
         service = Service(
             config,
-            build_operations(runtime),
+            build_operations(IdentityProvider(runtime), config.region),
             PublicDocs(jwks_of(runtime)),
             consume_once=lambda key, expires: store.consume_once("sigv4", key, expires_at=expires),
         )

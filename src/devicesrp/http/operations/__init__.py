@@ -1,13 +1,31 @@
 """The Cognito operations the service answers, each a thin adapter: wire members in (checked by
-:class:`~devicesrp.http.codec.Params`), one call into :mod:`devicesrp.server`, wire members out."""
+:class:`~devicesrp.http.codec.Params`), one call into :class:`~devicesrp.server.IdentityProvider`,
+wire members out (:mod:`.shapes`)."""
 
 from __future__ import annotations
 
-from ...server.runtime import Runtime
+from ...server.provider import IdentityProvider
 from ..dispatch import Operation
+from . import admin, devices, signin, users
 
 
-def build_operations(runtime: Runtime) -> dict[str, Operation]:
+def build_operations(idp: IdentityProvider, region: str) -> dict[str, Operation]:
     """Every supported operation by its ``X-Amz-Target`` name."""
-    table: dict[str, Operation] = {}
-    return table
+    ops = [
+        *signin.operations(idp),
+        *devices.operations(idp),
+        *users.operations(idp),
+        *admin.operations(idp, region),
+    ]
+    return {op.name: op for op in ops}
+
+
+SUPPORTED = (
+    "InitiateAuth RespondToAuthChallenge GetTokensFromRefreshToken RevokeToken GlobalSignOut "
+    "ConfirmDevice UpdateDeviceStatus GetDevice ListDevices ForgetDevice AdminGetDevice "
+    "AdminListDevices AdminForgetDevice AdminUpdateDeviceStatus SignUp ConfirmSignUp GetUser "
+    "ChangePassword ForgotPassword ConfirmForgotPassword AssociateSoftwareToken "
+    "VerifySoftwareToken SetUserMFAPreference CreateUserPool DescribeUserPool UpdateUserPool "
+    "SetUserPoolMfaConfig GetUserPoolMfaConfig CreateUserPoolClient ListUsers AdminCreateUser "
+    "AdminSetUserPassword AdminGetUser AdminDeleteUser AdminSetUserMFAPreference"
+).split()
