@@ -144,3 +144,17 @@ def test_mozilla_leading_zero_vectors(index: int, step: str) -> None:
 def test_mozilla_premaster_keeps_its_leading_zeros(index: int) -> None:
     """S leaves the math at the fixed width of N, leading 0x00 bytes included."""
     assert mozilla_case(index)["S_hex"] == MOZILLA["vectors"][index]["S"]
+
+
+# --- Kong/go-srp: a 4096-bit SHA-256 verifier ---------------------------------------------------
+
+KONG = load("kong_go_srp_kat.json")
+
+
+def test_kong_go_srp_verifier() -> None:
+    profile = Rfc5054(groups.get_group("rfc5054-4096"), KONG["hash"])
+    assert profile.group.N == int(KONG["N"], 16) and profile.group.g == int(KONG["g"], 16)
+    assert profile.k == int(KONG["k_sha256_computed_here"], 16)
+    x = profile.compute_x(bytes.fromhex(KONG["s"]), KONG["I"], KONG["P"])
+    assert x.hex() == KONG["x_computed_here"]
+    assert profile.compute_verifier(x).hex() == KONG["v"].zfill(1024)
