@@ -52,6 +52,48 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.config, overrides)
 
 
+def _cmd_client(args: argparse.Namespace) -> int:
+    from ..client import cli as client_cli
+
+    handler: int = getattr(client_cli, args.client_action)(args)
+    return handler
+
+
+def _add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    client = sub.add_parser("client", help="sign in and manage remembered devices (boto3)")
+    actions = client.add_subparsers(dest="client_command", required=True)
+
+    def common(p: argparse.ArgumentParser, *, user: bool = True) -> None:
+        p.add_argument("--pool-id", help="user pool id (or DEVICESRP_POOL_ID)")
+        p.add_argument("--client-id", help="app client id (or DEVICESRP_CLIENT_ID)")
+        p.add_argument("--endpoint-url", help="service URL (or boto3's environment)")
+        p.add_argument("--region", help="region (default: boto3's, else the pool id's)")
+        p.add_argument("--store", help="device store file (default ~/.config/devicesrp)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--username", required=user, help="user name")
+        p.add_argument("--password-stdin", action="store_true", help="read the password")
+
+    login = actions.add_parser("login", help="sign in; confirm and remember a new device")
+    common(login)
+    login.add_argument("--remember", choices=["always", "ask", "never"], default="ask")
+    login.add_argument("--device-name", help="name for a new device (default: host name)")
+    login.add_argument("--require-server-proof", action="store_true")
+    login.add_argument("--tokens-file", help="write the tokens here (mode 0600)")
+    login.add_argument("--print-tokens", action="store_true", help="print the tokens")
+    login.set_defaults(func=_cmd_client, client_action="login")
+    devices = actions.add_parser("devices", help="remembered devices")
+    dev_actions = devices.add_subparsers(dest="devices_command", required=True)
+    dl = dev_actions.add_parser("list", help="stored devices; --remote: the service's list")
+    common(dl, user=False)
+    dl.add_argument("--remote", action="store_true", help="sign in and list at the service")
+    dl.set_defaults(func=_cmd_client, client_action="devices_list")
+    df = dev_actions.add_parser("forget", help="forget a device and drop it from the store")
+    common(df)
+    df.add_argument("--device-key", help="device to forget (default: the stored one)")
+    df.add_argument("--local-only", action="store_true", help="only drop the stored device")
+    df.set_defaults(func=_cmd_client, client_action="devices_forget")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="devicesrp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", default=None, help="PEM certificate (with --tls-key)")
     serve.add_argument("--tls-key", default=None, help="PEM private key")
     serve.set_defaults(func=_cmd_serve)
+    _add_client(sub)
     return parser
 
 
