@@ -37,3 +37,8 @@ if ! locale -a 2>/dev/null | grep -qi '^de_DE\.utf-\?8$'; then
     echo "services: de_DE.UTF-8 locale not available; the TIMESTAMP locale test will skip" >&2
   fi
 fi
+# valgrind (with its memcheck.h) for the native core's ctgrind test, tests/test_native_valgrind.py.
+if ! command -v valgrind >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null 2>&1 \
+    || echo "services: could not install valgrind; the ctgrind test will skip (fail under CI)" >&2
+fi
