@@ -133,6 +133,8 @@ class UserCredentials:
         pool_name(_text("user_pool_id", self.user_pool_id))
         if not isinstance(self.password, str):
             raise InvalidTypeError("password", "str", self.password)
+        if not self.password:
+            raise InvalidParameterError("password", "empty")
 
     @property
     def realm(self) -> str:
