@@ -194,3 +194,10 @@ def test_parse_base64_caps_and_empty() -> None:
         parse_base64("f", "QUFB\u00e9", 10)
     with pytest.raises(InvalidTypeError):
         parse_base64("f", b"QUFB", 10)
+
+
+def test_hex_hash_other_hashes() -> None:
+    assert hex_hash("00", "sha1") == hashlib.sha1(b"\x00").hexdigest()
+    for bad in ("nohash", "shake_128"):
+        with pytest.raises(InvalidParameterError):
+            hex_hash("00", bad)
