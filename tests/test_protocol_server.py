@@ -375,3 +375,20 @@ def test_finish_rejects_wrong_types() -> None:
         run.finish(now="now")
     with pytest.raises(InvalidTypeError):
         ClientResponse(run.response.secret_block, run.response.timestamp, b"sig")  # type: ignore[arg-type]
+
+
+def test_one_engine_serves_threads() -> None:
+    """The engine is immutable and the native core releases the GIL: threads share one engine."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = ServerEngine(ring(1))
+
+    def login(i: int) -> bytes:
+        run = device_run(100 + i, engine=engine)
+        result = run.finish()
+        run.client.finish(result.server_proof)
+        return result.challenge_id
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        ids = list(pool.map(login, range(count(ci=12, soak=200))))
+    assert len(set(ids)) == len(ids)
