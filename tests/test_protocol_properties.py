@@ -21,6 +21,7 @@ from devicesrp.protocol import (
     DeviceCredentials,
     Flow,
     ServerEngine,
+    UserCredentials,
     VerifierRecord,
 )
 from devicesrp.srp import cognito
@@ -210,3 +211,35 @@ def test_context_swap_always_fails(a: bytes, field: str, other: str) -> None:
             record = dataclasses.replace(record, identity=other)
     with pytest.raises(AuthenticationError):
         engine.finish(record, swapped, response, now=NOW)
+
+
+@SETTINGS
+@given(
+    user_id=st.text(min_size=1, max_size=40),
+    pool_name=st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True),
+    password=passwords,
+    salt=salts,
+    a=secrets32,
+    b=secrets32,
+)
+def test_user_step_right_password_succeeds_wrong_fails(
+    user_id: str, pool_name: str, password: str, salt: bytes, a: bytes, b: bytes
+) -> None:
+    """Any UTF-8 user id and password: both sides hash P, I and the secret alike."""
+    pool_id = f"eu-west-1_{pool_name}"
+    x = cognito.compute_x(salt.hex(), pool_name, user_id, password)
+    record = VerifierRecord.for_user(pool_id, user_id, salt, cognito.compute_verifier(x))
+    context = ChallengeContext(Flow.USER_PASSWORD, pool_id, CLIENT_ID, USER)
+    engine = ServerEngine(ring(1))
+    for attempt, ok in ((password, True), (password + "x", False)):
+        client = ClientHandshake(UserCredentials(pool_id, attempt))
+        challenge = engine.begin(
+            record, context, client.start(a), b=b, now=NOW, challenge_id=b"c" * 16, nonce=b"n" * 12
+        )
+        assert challenge.identity == user_id
+        response = client.respond(challenge, now=NOW)
+        if ok:
+            assert engine.finish(record, context, response, now=NOW).challenge_id == b"c" * 16
+        else:
+            with pytest.raises(AuthenticationError):
+                engine.finish(record, context, response, now=NOW)
