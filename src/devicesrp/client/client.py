@@ -17,14 +17,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import platform
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
-from .. import live
 from ..errors import (
     DeviceNotFoundError,
     InvalidParameterError,
@@ -35,7 +34,7 @@ from ..errors import (
 from ..srp.cognito import pool_name, secret_hash
 from .callbacks import Callbacks, RememberPolicy
 from .responses import Device, NewDevice, Tokens, parse_device, parse_tokens
-from .signin import run_sign_in
+from .signin import Sources, run_sign_in
 from .store import (
     DeviceSecrets,
     DeviceStore,
@@ -117,7 +116,11 @@ class Client:
         remember: RememberPolicy | str = RememberPolicy.ALWAYS,
         device_name: str | None = None,
         callbacks: Callbacks | None = None,
+        entropy: Callable[[int], bytes] | None = None,
+        clock: Callable[[], int] | None = None,
     ) -> None:
+        """``entropy`` and ``clock`` replace ``secrets`` and the system clock (the
+        deterministic twin, for known-answer tests; see ``signin.Sources``)."""
         pool_name(_text("user_pool_id", user_pool_id, 55))
         self.user_pool_id = user_pool_id
         self.client_id = _text("client_id", client_id, 128)
@@ -132,6 +135,7 @@ class Client:
             "device_name", device_name or platform.node() or "devicesrp", _MAX_DEVICE_NAME
         )
         self.callbacks = callbacks if callbacks is not None else Callbacks()
+        self._sources = Sources(entropy, clock)
         self.store: DeviceStore = store if store is not None else FileDeviceStore()
         self.cognito = cognito or cognito_client(
             user_pool_id, region=region, endpoint_url=endpoint_url
@@ -235,6 +239,7 @@ class Client:
             require_server_proof=self.require_server_proof,
             device_name=device_name,
             callbacks=callbacks,
+            sources=self._sources,
         )
 
     def _adopt(
@@ -247,7 +252,7 @@ class Client:
         device_name: str,
     ) -> SignInResult:
         """ConfirmDevice with our verifier, store the three values, then remember (or not)."""
-        password, verifier = live.new_device_secret(new.device_group_key, new.device_key)
+        password, verifier = self._sources.device_secret(new.device_group_key, new.device_key)
         access = result.tokens.access_token
         try:
             confirmed = self._call(

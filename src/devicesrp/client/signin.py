@@ -17,6 +17,7 @@ USERNAME sent in that step.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,8 +25,14 @@ from typing import Any
 
 from .. import live
 from ..errors import ChallengeNotHandledError, RemoteProtocolError
-from ..protocol import ClientHandshake, ClientResponse, DeviceCredentials, UserCredentials
-from ..srp.cognito import secret_hash
+from ..protocol import (
+    Challenge,
+    ClientHandshake,
+    ClientResponse,
+    DeviceCredentials,
+    UserCredentials,
+)
+from ..srp.cognito import DEFAULT_SECRET_BYTES, DeviceVerifier, device_verifier, secret_hash
 from ..srp.encoding import to_hex
 from .callbacks import Callbacks
 from .responses import (
@@ -40,13 +47,45 @@ from .responses import (
 )
 from .store import DeviceSecrets
 
-__all__ = ["MAX_CHALLENGE_STEPS", "SignInOutcome", "run_sign_in"]
+__all__ = ["MAX_CHALLENGE_STEPS", "SignInOutcome", "Sources", "run_sign_in"]
 
 #: A sign-in that needs more round trips than this is a server going in circles.
 MAX_CHALLENGE_STEPS = 10
 _MAX_CODE_CHARS = 64
 
 Call = Callable[..., Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where ``a``, the device secret and ``now`` come from.
+
+    By default ``devicesrp.live`` (``secrets`` and the system clock). The deterministic twin
+    takes ``entropy(nbytes) -> bytes`` and ``clock() -> epoch seconds``, so the known-answer
+    vectors can drive a whole sign-in; ``entropy`` then supplies ``a`` (32 bytes asked), the
+    device password bytes (40) and the device salt (16), in that order of use.
+    """
+
+    entropy: Callable[[int], bytes] | None = None
+    clock: Callable[[], int] | None = None
+
+    def start(self, handshake: ClientHandshake) -> int:
+        if self.entropy is None:
+            return live.start(handshake)
+        return handshake.start(self.entropy(DEFAULT_SECRET_BYTES))
+
+    def respond(self, handshake: ClientHandshake, challenge: Challenge) -> ClientResponse:
+        if self.clock is None:
+            return live.respond(handshake, challenge)
+        return handshake.respond(challenge, now=self.clock())
+
+    def device_secret(self, group_key: str, device_key: str) -> tuple[str, DeviceVerifier]:
+        """(device password, verifier): base64 of 40 random bytes over a 16-byte salt (§4)."""
+        if self.entropy is None:
+            return live.new_device_secret(group_key, device_key)
+        password = base64.b64encode(self.entropy(live.DEVICE_PASSWORD_BYTES)).decode("ascii")
+        salt = self.entropy(live.DEVICE_SALT_BYTES)
+        return password, device_verifier(group_key, device_key, password, salt)
 
 
 @dataclass(frozen=True)
@@ -69,6 +108,7 @@ class _Context:
     require_server_proof: bool
     device_name: str
     callbacks: Callbacks
+    sources: Sources
 
     def hashed(self, params: dict[str, str], username: str) -> dict[str, str]:
         if self.client_secret is not None:
@@ -108,6 +148,7 @@ def run_sign_in(
     require_server_proof: bool,
     device_name: str,
     callbacks: Callbacks,
+    sources: Sources,
 ) -> SignInOutcome:
     """Run the whole challenge sequence; raises ServiceError, AuthenticationError,
     RemoteProtocolError or ChallengeNotHandledError, and returns tokens only when every server
@@ -120,11 +161,12 @@ def run_sign_in(
         require_server_proof,
         device_name,
         callbacks,
+        sources,
     )
     user = ClientHandshake(
         UserCredentials(user_pool_id, password), require_server_proof=require_server_proof
     )
-    params = {"USERNAME": username, "SRP_A": to_hex(live.start(user))}
+    params = {"USERNAME": username, "SRP_A": to_hex(sources.start(user))}
     if device is not None:
         params["DEVICE_KEY"] = device.device_key
     first = parse_auth_step(
@@ -138,7 +180,7 @@ def run_sign_in(
     if first.challenge != "PASSWORD_VERIFIER":
         raise RemoteProtocolError("ChallengeName", "InitiateAuth must answer PASSWORD_VERIFIER")
     challenge, echo_name = parse_password_challenge(first.parameters)
-    answer = live.respond(user, challenge)
+    answer = sources.respond(user, challenge)
     responses = {"USERNAME": echo_name, **_claim(answer)}
     if device is not None:
         responses["DEVICE_KEY"] = device.device_key
@@ -174,13 +216,13 @@ def _device_steps(
     start = {
         "USERNAME": echo_name,
         "DEVICE_KEY": device.device_key,
-        "SRP_A": to_hex(live.start(handshake)),
+        "SRP_A": to_hex(ctx.sources.start(handshake)),
     }
     verifier = parse_auth_step(ctx.respond("DEVICE_SRP_AUTH", start, step.session, echo_name))
     if verifier.challenge != "DEVICE_PASSWORD_VERIFIER":
         raise RemoteProtocolError("ChallengeName", "DEVICE_SRP_AUTH must answer the verifier")
     challenge = parse_device_challenge(verifier.parameters, device.device_key)
-    answer = live.respond(handshake, challenge)
+    answer = ctx.sources.respond(handshake, challenge)
     responses = {"USERNAME": echo_name, "DEVICE_KEY": device.device_key, **_claim(answer)}
     raw = ctx.respond("DEVICE_PASSWORD_VERIFIER", responses, verifier.session, echo_name)
     proof = parse_server_proof(raw)
