@@ -32,7 +32,7 @@ import pytest
 from conftest import save
 from devicesrp import live, modexp
 from devicesrp.bench import openssl
-from devicesrp.bench.roundrobin import Candidate, Comparison, compare
+from devicesrp.bench.roundrobin import Candidate, Comparison, compare, thread_scaling
 from devicesrp.modexp._backend import Backend
 from devicesrp.protocol import (
     Challenge,
@@ -457,3 +457,34 @@ def test_server_half(benchmark: Any) -> None:
 
 if __name__ == "__main__":  # pragma: no cover - quick manual run
     pytest.main([__file__, "-q", "-s", "--benchmark-only"])
+
+
+def test_server_half_thread_scaling(benchmark: Any) -> None:
+    """Server half on 1 and 2 threads (wall-clock throughput): the native core releases the GIL.
+
+    One real answer is verified over and over (the engine is stateless; single use is the
+    store's job), so only server work is counted.
+    """
+    client = ClientHandshake(CREDS)
+    a_pub = live.start(client)
+    b, cid, nonce = live.new_secret(), secrets.token_bytes(16), secrets.token_bytes(12)
+    challenge = ENGINE.begin(RECORD, CONTEXT, a_pub, b=b, now=NOW, challenge_id=cid, nonce=nonce)
+    response = client.respond(challenge, now=NOW)
+
+    def server_half() -> None:
+        ENGINE.begin(RECORD, CONTEXT, a_pub, b=b, now=NOW, challenge_id=cid, nonce=nonce)
+        if ENGINE.finish(RECORD, CONTEXT, response, now=NOW).challenge_id != cid:
+            raise AssertionError("the server half did not verify")
+
+    results: dict[str, Any] = {}
+    benchmark.pedantic(lambda: results.update(s=thread_scaling(server_half, seconds=3.0)), rounds=1)
+    scaling = results["s"]
+    summary = {
+        "backend": selected_label(),
+        "one_thread_proofs_per_s": scaling.one_thread_ops_per_s,
+        "two_thread_proofs_per_s": scaling.two_thread_ops_per_s,
+        "two_over_one": scaling.ratio,
+    }
+    benchmark.extra_info.update(summary)
+    save("handshake_server_thread_scaling", summary)
+    print(f"\nserver half, proofs/s: {summary}")
