@@ -3,6 +3,8 @@ in a subprocess (service and real-client tests), always on 127.0.0.1 with an eph
 
 from __future__ import annotations
 
+import atexit
+import base64
 import contextlib
 import os
 import socket
@@ -12,6 +14,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,103 @@ def serve_process(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+# -- shared `devicesrp serve` processes, one per backend per test process
+
+ADMIN_KEY_ID = "AKIDDEVICESRPTEST"
+ADMIN_SECRET = "devicesrp-test-admin-secret-value"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Service:
+    """A running ``devicesrp serve``: its URL, backend and log file."""
+
+    url: str
+    backend: str
+    log_path: Path
+
+    def admin(self, **config: Any) -> Any:
+        """A boto3 client with the admin credentials (SigV4-signed Admin* calls)."""
+        return boto3_client(self.url, ADMIN_KEY_ID, ADMIN_SECRET, **config)
+
+    def public(self, **config: Any) -> Any:
+        """A boto3 client with credentials nobody configured (user-facing calls are unsigned
+        by botocore's model anyway)."""
+        return boto3_client(self.url, "AKIDUSER", "not-an-admin", **config)
+
+
+def boto3_client(url: str, key_id: str, secret: str, **config: Any) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    for name, value in HERMETIC_ENV.items():
+        os.environ.setdefault(name, value)
+    retries = config.pop("retries", {"max_attempts": 1, "mode": "standard"})
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=Config(retries=retries, **config),
+    )
+
+
+_running: dict[str, Service] = {}
+_cleanups: list[Any] = []
+
+
+def postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return None
+    except Exception as exc:  # any failure to connect means "not reachable"
+        return f"PostgreSQL at 127.0.0.1:5432 not reachable ({type(exc).__name__})"
+
+
+def _fresh_postgres_db() -> str:
+    import psycopg
+
+    name = f"devicesrp_http_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    _cleanups.append(drop)
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def shared_service(backend: str, workdir: Path) -> Service:
+    """Start (once per test process) ``devicesrp serve`` on ``backend``; stopped at exit."""
+    if backend in _running:
+        return _running[backend]
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = f"sqlite:///{workdir / 'service.sqlite3'}" if backend == "sqlite" else _fresh_postgres_db()
+    config = workdir / "devicesrp.toml"
+    config.write_text(
+        "[server]\naccess_log = true\n"
+        "[throttle]\naddress_per_second = 0\nclient_per_second = 0\n"
+        f'[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\nsecret = "{ADMIN_SECRET}"\n'
+    )
+    env = {"DEVICESRP_KEK": base64.b64encode(os.urandom(32)).decode()}
+    log_path = workdir / f"serve-{backend}.log"
+    ctx = serve_process(["--db", db, "--config", str(config)], env, log_path)
+    url, _ = ctx.__enter__()
+    _cleanups.insert(0, lambda: ctx.__exit__(None, None, None))
+    _running[backend] = Service(url, backend, log_path)
+    return _running[backend]
+
+
+@atexit.register
+def _stop_all() -> None:
+    while _cleanups:
+        with contextlib.suppress(Exception):
+            _cleanups.pop(0)()

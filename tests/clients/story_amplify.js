@@ -36,7 +36,7 @@ async function signIn(password) {
     let res = await auth.signIn({ username: cfg.username, password });
     while (!res.isSignedIn && res.nextStep.signInStep === 'CONFIRM_SIGN_IN_WITH_TOTP_CODE') {
       mfaPrompts += 1;
-      res = await auth.confirmSignIn({ challengeResponse: nextCode() });
+      res = await auth.confirmSignIn({ challengeResponse: await nextCode() });
     }
     return { isSignedIn: res.isSignedIn, step: res.nextStep.signInStep, mfaPrompts };
   });

@@ -65,14 +65,20 @@ function base32Decode(text) {
   return Buffer.from(out);
 }
 
-// HOTP(K, floor(t/30) + offset), 6 digits (RFC 4226 §5.3, RFC 6238 §4.2). Each prompt takes the
-// next offset of -1, 0, +1, so the steps used only go up (a server refuses a step used before).
+// HOTP(K, step), 6 digits (RFC 4226 §5.3, RFC 6238 §4.2). The server takes steps now-1..now+1
+// but each step once, so every code uses a later step than the last; when none is left, wait.
 function totpCoder(secret) {
-  let uses = 0;
-  return () => {
-    if (uses > 2) throw new Error('more TOTP prompts than this story expects');
-    const step = Math.floor(Date.now() / 30000) + uses - 1;
-    uses += 1;
+  let last = 0;
+  return async () => {
+    let step;
+    for (;;) {
+      const t = Date.now() / 1000;
+      const now = Math.floor(t / 30);
+      step = Math.max(last + 1, t % 30 < 25 ? now - 1 : now);
+      if (step <= now + 1) break;
+      await new Promise((r) => setTimeout(r, (30 - (t % 30) + 0.1) * 1000));
+    }
+    last = step;
     const counter = Buffer.alloc(8);
     counter.writeBigUInt64BE(BigInt(step));
     const mac = crypto.createHmac('sha1', base32Decode(secret)).update(counter).digest();

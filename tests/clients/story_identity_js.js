@@ -34,7 +34,7 @@ function signIn(user, password) {
       onFailure: (err) => resolve({ ok: false, error: err.code || err.name, mfaPrompts }),
       totpRequired: () => {
         mfaPrompts += 1;
-        user.sendMFACode(nextCode(), callbacks, 'SOFTWARE_TOKEN_MFA');
+        nextCode().then((code) => user.sendMFACode(code, callbacks, 'SOFTWARE_TOKEN_MFA'));
       },
       mfaRequired: () => resolve({ ok: false, error: 'SMS_MFA asked', mfaPrompts }),
     };

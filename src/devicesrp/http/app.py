@@ -154,7 +154,8 @@ class Service:
             self.throttle.check_client(client, now)
         if op.admin and op.mutating:
             self.sigv4.consume(signature, now)
-        call = Call(op.name, params, source, now, key_id)
+        agent = request.headers.get("user-agent", "")[:256]
+        call = Call(op.name, params, source, now, key_id, agent)
         return await run_in_threadpool(op.handler, call)
 
     def log(self, source: str, name: str, status: int, error: str, started: float) -> None:

@@ -20,6 +20,7 @@ class Call:
     source_ip: str
     now: float
     admin_key_id: str | None = None
+    user_agent: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ...server.provider import IdentityProvider
 from ..awserror import invalid_parameter
 from ..codec import Params
@@ -11,6 +13,12 @@ from .shapes import device_page, device_type
 MAX_TOKEN = 8192
 DEVICE_KEY = r"[\w-]+_[0-9a-f-]+"
 POOL_ID = r"[\w-]+_[0-9a-zA-Z]+"
+
+
+def sdk_of(user_agent: str) -> str | None:
+    """``dev:device_sdk`` from the User-Agent's first product (``aws-amplify/6.22.1 ...``)."""
+    m = re.match(r"([A-Za-z0-9._-]{1,40})/", user_agent)
+    return m.group(1) if m else None
 
 
 def _key(p: Params) -> str:
@@ -48,6 +56,7 @@ def operations(idp: IdentityProvider) -> list[Operation]:
             config.req_str("Salt", max_len=1024),
             config.req_str("PasswordVerifier", max_len=1024),
             p.opt_str("DeviceName", max_len=1024),
+            sdk=sdk_of(call.user_agent),
         )
         return Reply({"UserConfirmationNecessary": necessary})
 

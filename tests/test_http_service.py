@@ -1,0 +1,367 @@
+"""`devicesrp serve` as a real process (SQLite and PostgreSQL) driven by boto3: admin operations
+(SigV4), the remembered-device story over raw calls with devicesrp's client checking the server
+proof, policy variants, JWKS/OpenID, and the AWS error shapes on the real operations."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore import UNSIGNED
+from botocore.exceptions import ClientError
+
+from clients.harness import Service, postgres_reachable, shared_service
+from clients.raw import Device, SignIn, Totp, confirm_new_device, enroll_totp, sign_in
+
+PASSWORD = "Corr3ct-Horse!"
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def svc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Service:
+    if request.param == "postgres":
+        reason = postgres_reachable()
+        if reason is not None:
+            if os.environ.get("CI") == "true":
+                pytest.fail(reason)
+            pytest.skip(reason)
+    base = tmp_path_factory.getbasetemp() / f"http-{request.param}"
+    return shared_service(request.param, Path(base))
+
+
+def make_pool(
+    svc: Service, devices: str = "always", *, replaces_mfa: bool = True, mfa: str = "OFF"
+) -> tuple[str, str]:
+    admin = svc.admin()
+    kwargs: dict[str, Any] = {"PoolName": f"p{uuid.uuid4().hex[:8]}"}
+    if devices != "off":
+        kwargs["DeviceConfiguration"] = {
+            "ChallengeRequiredOnNewDevice": replaces_mfa,
+            "DeviceOnlyRememberedOnUserPrompt": devices == "optin",
+        }
+    pool_id = admin.create_user_pool(**kwargs)["UserPool"]["Id"]
+    if mfa != "OFF":
+        admin.set_user_pool_mfa_config(
+            UserPoolId=pool_id,
+            SoftwareTokenMfaConfiguration={"Enabled": True},
+            MfaConfiguration=mfa,
+        )
+    client_id = admin.create_user_pool_client(UserPoolId=pool_id, ClientName="app")[
+        "UserPoolClient"
+    ]["ClientId"]
+    return pool_id, client_id
+
+
+def make_user(svc: Service, pool_id: str, name: str = "alice") -> str:
+    admin = svc.admin()
+    admin.admin_create_user(
+        UserPoolId=pool_id, Username=name, TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
+    )
+    admin.admin_set_user_password(
+        UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True
+    )
+    return name
+
+
+def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    err = exc.value.response["Error"]
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    return err["Code"], err["Message"]
+
+
+def attrs(device: dict[str, Any]) -> dict[str, str]:
+    return {a["Name"]: a["Value"] for a in device["DeviceAttributes"]}
+
+
+# -- admin operations ----------------------------------------------------------------------------
+
+
+def test_pool_lifecycle_and_update_resets_omitted_settings(svc: Service) -> None:
+    admin = svc.admin()
+    pool_id, _ = make_pool(svc, "optin", replaces_mfa=True)
+    assert pool_id.startswith("us-east-1_")
+    pool = admin.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert pool["DeviceConfiguration"] == {
+        "ChallengeRequiredOnNewDevice": True,
+        "DeviceOnlyRememberedOnUserPrompt": True,
+    }
+    admin.update_user_pool(UserPoolId=pool_id, MfaConfiguration="OFF")
+    pool = admin.describe_user_pool(UserPoolId=pool_id)["UserPool"]
+    assert "DeviceConfiguration" not in pool  # omitted -> back to the default (off)
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] == 8
+    admin.set_user_pool_mfa_config(
+        UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
+    )
+    cfg = admin.get_user_pool_mfa_config(UserPoolId=pool_id)
+    assert cfg["MfaConfiguration"] == "ON"
+    assert cfg["SoftwareTokenMfaConfiguration"] == {"Enabled": True}
+    with pytest.raises(ClientError) as info:
+        admin.describe_user_pool(UserPoolId="us-east-1_NoSuchPool")
+    assert error_of(info)[0] == "ResourceNotFoundException"
+
+
+def test_users_created_listed_fetched_deleted(svc: Service) -> None:
+    admin = svc.admin()
+    pool_id, _ = make_pool(svc)
+    for name in ("bob", "bobby", "carol"):
+        make_user(svc, pool_id, name)
+    listed = admin.list_users(UserPoolId=pool_id, Filter='username ^= "bob"')["Users"]
+    assert sorted(u["Username"] for u in listed) == ["bob", "bobby"]
+    exact = admin.list_users(UserPoolId=pool_id, Filter='username = "bob"')["Users"]
+    assert [u["Username"] for u in exact] == ["bob"]
+    user = admin.admin_get_user(UserPoolId=pool_id, Username="carol")
+    assert user["UserStatus"] == "CONFIRMED" and user["Enabled"] is True
+    assert any(a["Name"] == "sub" for a in user["UserAttributes"])
+    admin.admin_delete_user(UserPoolId=pool_id, Username="carol")
+    with pytest.raises(ClientError) as info:
+        admin.admin_get_user(UserPoolId=pool_id, Username="carol")
+    assert error_of(info)[0] == "UserNotFoundException"
+    with pytest.raises(ClientError) as info:
+        # not byte-identical to the first call: that one would be refused as a replay
+        admin.admin_create_user(UserPoolId=pool_id, Username="bob", TemporaryPassword="Oth3r-pw!")
+    assert error_of(info)[0] == "UsernameExistsException"
+
+
+def test_admin_refusals_change_nothing(svc: Service) -> None:
+    pool_id, _ = make_pool(svc)
+    unsigned = svc.admin(signature_version=UNSIGNED)
+    with pytest.raises(ClientError) as info:
+        unsigned.admin_create_user(UserPoolId=pool_id, Username="mallory")
+    assert error_of(info)[0] == "MissingAuthenticationTokenException"
+    wrong = svc.public()
+    with pytest.raises(ClientError) as info:
+        wrong.admin_create_user(UserPoolId=pool_id, Username="mallory")
+    assert error_of(info)[0] == "UnrecognizedClientException"
+    assert svc.admin().list_users(UserPoolId=pool_id)["Users"] == []
+    # a mutating admin request replayed byte for byte is refused (documented deviation)
+    seen: dict[str, Any] = {}
+
+    def grab(request: Any, **_: Any) -> None:
+        seen["body"], seen["headers"] = request.body, dict(request.headers)
+
+    admin = svc.admin()
+    admin.meta.events.register("before-send.cognito-idp.AdminCreateUser", grab)
+    admin.admin_create_user(UserPoolId=pool_id, Username="once", TemporaryPassword=PASSWORD)
+    admin.admin_delete_user(UserPoolId=pool_id, Username="once")
+    headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in seen["headers"].items()}
+    req = urllib.request.Request(svc.url + "/", data=seen["body"], headers=headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as http_err:
+        urllib.request.urlopen(req, timeout=10)
+    body = json.loads(http_err.value.read())
+    assert http_err.value.code == 400 and body["__type"] == "InvalidSignatureException"
+    assert svc.admin().list_users(UserPoolId=pool_id)["Users"] == []
+
+
+def test_unknown_operation_and_bad_input_on_the_real_service(svc: Service) -> None:
+    req = urllib.request.Request(
+        svc.url + "/",
+        data=b"{}",
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.CreateGroup",
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(req, timeout=10)
+    assert info.value.code == 400
+    assert json.loads(info.value.read())["__type"] == "UnknownOperationException"
+    _, client_id = make_pool(svc)
+    for bad_a in ("0", "zz", "-1", "1" * 771):
+        with pytest.raises(ClientError) as err:
+            svc.public().initiate_auth(
+                ClientId=client_id,
+                AuthFlow="USER_SRP_AUTH",
+                AuthParameters={"USERNAME": "alice", "SRP_A": bad_a},
+            )
+        assert error_of(err)[0] in ("InvalidParameterException", "NotAuthorizedException")
+
+
+def test_jwks_and_openid_configuration(svc: Service) -> None:
+    pool_id, client_id = make_pool(svc, "off")
+    make_user(svc, pool_id)
+    with urllib.request.urlopen(f"{svc.url}/{pool_id}/.well-known/jwks.json") as resp:
+        keys = json.loads(resp.read())["keys"]
+    assert keys and all(k["kty"] == "RSA" and k["alg"] == "RS256" for k in keys)
+    with urllib.request.urlopen(f"{svc.url}/{pool_id}/.well-known/openid-configuration") as resp:
+        doc = json.loads(resp.read())
+    assert doc["issuer"] == f"{svc.url}/{pool_id}"
+    assert doc["jwks_uri"] == f"{svc.url}/{pool_id}/.well-known/jwks.json"
+    tokens = sign_in(svc.public(), pool_id, client_id, "alice", PASSWORD).tokens
+    header = json.loads(base64.urlsafe_b64decode(tokens["IdToken"].split(".")[0] + "=="))
+    assert header["kid"] in {k["kid"] for k in keys}
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(f"{svc.url}/us-east-1_Nope/.well-known/jwks.json")
+    assert info.value.code == 404
+
+
+# -- the remembered-device story over raw boto3 ---------------------------------------------------
+
+
+def test_always_pool_story(svc: Service) -> None:
+    cognito = svc.public()
+    pool_id, client_id = make_pool(svc, "always")
+    make_user(svc, pool_id)
+    with pytest.raises(ClientError) as info:
+        sign_in(cognito, pool_id, client_id, "alice", "Wrong-Passw0rd!")
+    assert error_of(info) == ("NotAuthorizedException", "Incorrect username or password.")
+
+    first = sign_in(cognito, pool_id, client_id, "alice", PASSWORD)
+    assert first.challenges == ["PASSWORD_VERIFIER"]
+    device, necessary = confirm_new_device(cognito, first.tokens)
+    assert necessary is False  # "Always": remembered at once
+
+    second = sign_in(cognito, pool_id, client_id, "alice", PASSWORD, device=device)
+    assert second.challenges == ["PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"]
+    assert second.server_proof_checked
+    assert "NewDeviceMetadata" not in second.tokens
+    access = second.tokens["AccessToken"]
+
+    listed = cognito.list_devices(AccessToken=access)["Devices"]
+    assert [d["DeviceKey"] for d in listed] == [device.key]
+    meta = attrs(listed[0])
+    assert meta["device_name"] == "raw-boto3"
+    assert meta["dev:device_remembered_status"] == "remembered"
+    assert meta["last_ip_used"] == "127.0.0.1"
+    got = cognito.get_device(AccessToken=access, DeviceKey=device.key)["Device"]
+    assert got["DeviceKey"] == device.key and "DeviceLastAuthenticatedDate" in got
+    admin_got = svc.admin().admin_get_device(
+        UserPoolId=pool_id, Username="alice", DeviceKey=device.key
+    )
+    assert admin_got["Device"]["DeviceKey"] == device.key
+
+    refreshed = cognito.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters={"REFRESH_TOKEN": second.tokens["RefreshToken"], "DEVICE_KEY": device.key},
+    )
+    assert refreshed["AuthenticationResult"]["AccessToken"]
+    v6 = cognito.get_tokens_from_refresh_token(
+        ClientId=client_id, RefreshToken=second.tokens["RefreshToken"], DeviceKey=device.key
+    )
+    assert v6["AuthenticationResult"]["IdToken"]
+
+    stolen = Device(device.key, device.group, "not-the-device-password")
+    with pytest.raises(ClientError) as info:
+        sign_in(cognito, pool_id, client_id, "alice", PASSWORD, device=stolen)
+    assert error_of(info) == ("NotAuthorizedException", "Incorrect username or password.")
+
+    cognito.forget_device(AccessToken=access, DeviceKey=device.key)
+    assert cognito.list_devices(AccessToken=access)["Devices"] == []
+    with pytest.raises(ClientError) as info:
+        sign_in(cognito, pool_id, client_id, "alice", PASSWORD, device=device)
+    assert error_of(info) == ("ResourceNotFoundException", "Device does not exist.")
+
+
+def test_stale_device_retry_is_allowed_exactly_once(svc: Service) -> None:
+    """After "Device does not exist." the same challenge may be answered once without a device
+    (amazon-cognito-identity-js resends it with DEVICE_KEY null), and only once."""
+    from devicesrp import live
+    from devicesrp.protocol.client import ClientHandshake
+    from devicesrp.protocol.values import Challenge, UserCredentials
+
+    cognito = svc.public()
+    pool_id, client_id = make_pool(svc, "always")
+    make_user(svc, pool_id)
+    hs = ClientHandshake(UserCredentials(pool_id, PASSWORD))
+    stale = "us-east-1_" + str(uuid.uuid4())
+    start = cognito.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_SRP_AUTH",
+        AuthParameters={"USERNAME": "alice", "SRP_A": format(live.start(hs), "x")},
+    )
+    cp = start["ChallengeParameters"]
+    claim = live.respond(
+        hs,
+        Challenge(
+            cp["USER_ID_FOR_SRP"],
+            bytes.fromhex(cp["SALT"].zfill(len(cp["SALT"]) + len(cp["SALT"]) % 2)),
+            int(cp["SRP_B"], 16),
+            cp["SECRET_BLOCK"],
+        ),
+    )
+    answer: dict[str, Any] = {
+        "USERNAME": cp["USERNAME"],
+        "PASSWORD_CLAIM_SECRET_BLOCK": claim.secret_block,
+        "TIMESTAMP": claim.timestamp,
+        "PASSWORD_CLAIM_SIGNATURE": claim.signature,
+        "DEVICE_KEY": stale,
+    }
+
+    def respond(responses: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = cognito.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses
+        )
+        return result
+
+    with pytest.raises(ClientError) as info:
+        respond(answer)
+    assert error_of(info) == ("ResourceNotFoundException", "Device does not exist.")
+    deviceless = {k: v for k, v in answer.items() if k != "DEVICE_KEY"}
+    tokens = respond(deviceless)["AuthenticationResult"]
+    assert "NewDeviceMetadata" in tokens
+    with pytest.raises(ClientError) as info:
+        respond(deviceless)
+    assert error_of(info)[0] == "NotAuthorizedException"
+
+
+def test_opt_in_pool_with_totp(svc: Service) -> None:
+    cognito = svc.public()
+    pool_id, client_id = make_pool(svc, "optin", replaces_mfa=True, mfa="OPTIONAL")
+    make_user(svc, pool_id)
+    plain = sign_in(cognito, pool_id, client_id, "alice", PASSWORD)
+    totp = enroll_totp(cognito, plain.tokens["AccessToken"])
+
+    first = sign_in(cognito, pool_id, client_id, "alice", PASSWORD, totp=totp)
+    assert first.challenges == ["PASSWORD_VERIFIER", "SOFTWARE_TOKEN_MFA"]
+    device, necessary = confirm_new_device(cognito, first.tokens)
+    assert necessary is True  # "User Opt-In": tracked, not yet remembered
+
+    tracked = sign_in(cognito, pool_id, client_id, "alice", PASSWORD, device=device, totp=totp)
+    assert tracked.challenges == [
+        "PASSWORD_VERIFIER",
+        "SOFTWARE_TOKEN_MFA",
+        "DEVICE_SRP_AUTH",
+        "DEVICE_PASSWORD_VERIFIER",
+    ]
+    cognito.update_device_status(
+        AccessToken=tracked.tokens["AccessToken"],
+        DeviceKey=device.key,
+        DeviceRememberedStatus="remembered",
+    )
+    remembered = sign_in(cognito, pool_id, client_id, "alice", PASSWORD, device=device, totp=totp)
+    assert remembered.challenges == [
+        "PASSWORD_VERIFIER",
+        "DEVICE_SRP_AUTH",
+        "DEVICE_PASSWORD_VERIFIER",
+    ]
+    listed = svc.admin().admin_list_devices(UserPoolId=pool_id, Username="alice")["Devices"]
+    assert attrs(listed[0])["dev:device_remembered_status"] == "remembered"
+    svc.admin().admin_update_device_status(
+        UserPoolId=pool_id,
+        Username="alice",
+        DeviceKey=device.key,
+        DeviceRememberedStatus="not_remembered",
+    )
+    listed = svc.admin().admin_list_devices(UserPoolId=pool_id, Username="alice")["Devices"]
+    assert [attrs(d)["dev:device_remembered_status"] for d in listed] == ["not_remembered"]
+    svc.admin().admin_forget_device(UserPoolId=pool_id, Username="alice", DeviceKey=device.key)
+    assert svc.admin().admin_list_devices(UserPoolId=pool_id, Username="alice")["Devices"] == []
+
+
+def test_tracking_off_pool_never_issues_devices(svc: Service) -> None:
+    cognito = svc.public()
+    pool_id, client_id = make_pool(svc, "off")
+    make_user(svc, pool_id)
+    result: SignIn = sign_in(cognito, pool_id, client_id, "alice", PASSWORD)
+    assert result.challenges == ["PASSWORD_VERIFIER"]
+    assert "NewDeviceMetadata" not in result.tokens
+    totp_unused: Totp | None = None
+    assert totp_unused is None
