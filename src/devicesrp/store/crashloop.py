@@ -85,6 +85,18 @@ def _drain(fd: int, buffer: bytearray, deadline: float) -> None:
         buffer += chunk
 
 
+def _await_line(fd: int, buffer: bytearray, line: bytes, deadline: float) -> None:
+    """Read into ``buffer`` until ``line`` has arrived whole (or EOF, or the deadline)."""
+    while b"\n" + line + b"\n" not in b"\n" + bytes(buffer):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return
+        buffer += chunk
+
+
 def run_crash_cycles(
     start: Callable[[int], Writer],
     verify: Callable[[list[str]], None],
@@ -92,8 +104,15 @@ def run_crash_cycles(
     cycles: int,
     max_delay: float,
     rng: random.Random,
+    ready_line: str | None = None,
+    early_kill_every: int = 10,
 ) -> CrashReport:
-    """Run ``cycles`` rounds of start, random delay, SIGKILL, verify (which raises on a fault)."""
+    """Run ``cycles`` rounds of start, random delay, SIGKILL, verify (which raises on a fault).
+
+    With ``ready_line``, the random delay starts once the writer has printed that line (so that,
+    however loaded the machine, kills land while it writes), except every ``early_kill_every``-th
+    cycle, whose delay starts at spawn (kills during start-up). The ready line is not an ack.
+    """
     acked: list[str] = []
     killed_running = 0
     began = time.monotonic()
@@ -101,6 +120,8 @@ def run_crash_cycles(
         writer = start(cycle)
         buffer = bytearray()
         try:
+            if ready_line is not None and cycle % early_kill_every != 0:
+                _await_line(writer.fd, buffer, ready_line.encode(), time.monotonic() + 30.0)
             time.sleep(rng.uniform(0.0, max_delay))
             try:
                 os.kill(writer.pid, signal.SIGKILL)
@@ -119,7 +140,8 @@ def run_crash_cycles(
                 os.close(writer.fd)
         # A line is acknowledged only if it arrived whole.
         complete = bytes(buffer).rsplit(b"\n", 1)[0] if b"\n" in buffer else b""
-        acked += [line.decode() for line in complete.split(b"\n") if line]
+        lines = [line.decode() for line in complete.split(b"\n") if line]
+        acked += [line for line in lines if line != ready_line]
         verify(list(acked))
     elapsed = time.monotonic() - began
     return CrashReport(cycles, len(acked), killed_running, elapsed / max(1, cycles))
