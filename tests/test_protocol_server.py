@@ -392,3 +392,16 @@ def test_one_engine_serves_threads() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         ids = list(pool.map(login, range(count(ci=12, soak=200))))
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize(
+    "signature", ["", "x", "A" * 43, "A" * 45, "A" * 10**6, "é" * 44, "\x00" * 44]
+)
+def test_malformed_signature_fails_before_any_work(
+    signature: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = device_run()
+    spy = ModexpSpy(monkeypatch)
+    with pytest.raises(AuthenticationError):
+        run.finish(response=dataclasses.replace(run.response, signature=signature))
+    assert spy.calls == []

@@ -31,6 +31,7 @@ Defaults (project decisions; Cognito publishes neither):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..errors import (
@@ -59,6 +60,8 @@ DEFAULT_TIMESTAMP_SKEW = 300
 #: b of at least 256 bits (RFC 5054 §3.1); 32 bytes is the project's default.
 MIN_SERVER_SECRET_BYTES = 32
 _MAX_WINDOW = 86_400
+#: The only spelling of a claim signature: base64 of a 32-byte HMAC-SHA256 tag.
+_SIGNATURE_FORM = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=")
 
 
 def _int(name: str, value: object) -> int:
@@ -149,6 +152,9 @@ class ServerEngine:
         now = _int("now", now)
         # Parse first: an unparsable TIMESTAMP is a parameter error, as in Cognito.
         stamped = parse_timestamp(response.timestamp)
+        signature = response.signature
+        if len(signature) != 44 or _SIGNATURE_FORM.fullmatch(signature) is None:
+            raise AuthenticationError()  # cannot be base64 of an HMAC-SHA256: no work spent
         state = open_challenge(response.secret_block, context, self.ring)
         age = now - state.issued_at
         if age > self.challenge_lifetime or -age > self.timestamp_skew:
@@ -163,7 +169,7 @@ class ServerEngine:
         sealed = decode_secret_block(response.secret_block)
         canonical = format_timestamp(stamped)
         if not cognito.verify_claim_signature(
-            key, record.realm, record.identity, sealed, canonical, response.signature
+            key, record.realm, record.identity, sealed, canonical, signature
         ):
             raise AuthenticationError()
         proof = server_proof(
@@ -174,7 +180,7 @@ class ServerEngine:
             u=state.u,
             secret_block=sealed,
             timestamp=canonical,
-            signature=response.signature,
+            signature=signature,
         )
         return FinishResult(
             challenge_id=state.challenge_id, issued_at=state.issued_at, server_proof=proof
