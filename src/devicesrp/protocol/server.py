@@ -25,7 +25,7 @@ Defaults (project decisions; Cognito publishes neither):
   default is 3 minutes, ample for a client that answers in milliseconds. A block stamped more than
   the skew window in the future (a server with a clock far ahead) is refused.
 - TIMESTAMP skew window W = 300 s, accept iff ``|now - timestamp| <= W``: the customary 5-minute
-  tolerance of Kerberos (RFC 4120 §1.7) and AWS SigV4, wide enough for unsynchronised phones,
+  tolerance of Kerberos (RFC 4120) and AWS SigV4, wide enough for unsynchronised phones,
   while the block's lifetime, not W, bounds how long a proof can be used.
 """
 
