@@ -9,8 +9,10 @@ Format (version 1), base64 text of::
                       | ChallengeContext.encode()
 
 It carries the server's ephemeral ``b``, the client's ``A`` and ``u = H(PAD(A) | PAD(B))`` (which
-commits to B, so B need not travel), never anything derived from the verifier: a leaked sealing
-key alone lets no one log in, since finishing still needs v from the server's own record. A
+commits to B, so B need not travel), never anything that proves knowledge of v: a leaked sealing
+key alone lets no one log in, since finishing still needs v from the server's own record (a
+forged block's b < 2**2040 and 0 < u < 2**256 stay below the prime order q = (N - 1) / 2, so
+v^(u*b) never collapses to 1, and 1 < v < N - 1 excludes the order-2 elements). A
 3072-bit A is 384 bytes, so a block is ~510 bytes (680 base64 characters). The server stays
 stateless between ``begin`` and ``finish``; the challenge id lets the caller's store make each
 block single-use. Any defect (bad base64, size, version, unknown or retired key, a flipped bit, a
