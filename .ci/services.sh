@@ -42,3 +42,10 @@ if ! command -v valgrind >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
   (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null 2>&1 \
     || echo "services: could not install valgrind; the ctgrind test will skip (fail under CI)" >&2
 fi
+# Headless Chromium and its driver (Debian's) for the console's browser tests, tests/test_console_*.
+if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+  && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver) \
+    >/dev/null 2>&1 \
+    || echo "services: could not install chromium; the console browser tests will skip (fail under CI)" >&2
+fi
