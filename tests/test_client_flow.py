@@ -23,6 +23,7 @@ from devicesrp.client import (
     MemoryDeviceStore,
     NewPassword,
     RememberPolicy,
+    StoreKey,
 )
 from devicesrp.errors import (
     AuthenticationError,
@@ -333,6 +334,20 @@ def test_hex_server_proof_and_required_proofs(service: MiniCognito, url: str) ->
     client = make(url, require_server_proof=True)
     assert client.sign_in("alice", PASSWORD).server_proofs == 1
     assert client.sign_in("alice", PASSWORD).server_proofs == 2
+
+
+def test_required_proof_is_the_last_srp_steps(service: MiniCognito, url: str) -> None:
+    """A server that proves only on the token answer: the device step vouches for a device
+    sign-in; a password step followed only by MFA has no proof and is refused."""
+    service.proof_with_tokens_only = True
+    client = make(url, require_server_proof=True)
+    assert client.sign_in("alice", PASSWORD).server_proofs == 1  # password -> tokens
+    assert client.sign_in("alice", PASSWORD).server_proofs == 1  # password -> device -> tokens
+    service.users["alice"].totp = True
+    client.store.delete(StoreKey(POOL_ID, CLIENT_ID, "alice"))
+    with pytest.raises(AuthenticationError):
+        client.sign_in("alice", PASSWORD, callbacks=TOTP)  # password -> MFA -> tokens
+    assert make(url).sign_in("alice", PASSWORD, callbacks=TOTP).server_proofs == 0
 
 
 @pytest.mark.parametrize("header", ["", "zz" * 32, "AAAA", base64.b64encode(b"x" * 31).decode()])

@@ -106,6 +106,8 @@ class MiniCognito:
         default_factory=dict
     )
     proof_tamper: Callable[[bytes], bytes | None] | None = None
+    #: Like ``devicesrp serve``: the proof header only on an answer that carries tokens.
+    proof_with_tokens_only: bool = False
 
     def __post_init__(self) -> None:
         self.engine = ServerEngine(KeyRing([live.new_sealing_key(1)]))
@@ -252,7 +254,10 @@ class MiniCognito:
             device = self.devices.get(device_key) if device_key else None
             if device_key and (device is None or device.record is None):
                 raise Refusal("ResourceNotFoundException", "Device does not exist.")
-            return self._after_password(user, device), self._proof_header(proof)
+            reply = self._after_password(user, device)
+            if self.proof_with_tokens_only and "AuthenticationResult" not in reply:
+                return reply, {}
+            return reply, self._proof_header(proof)
         if name == "DEVICE_SRP_AUTH":
             state = self._take_session(body, "DEVICE_SRP_AUTH")
             device = self.devices.get(responses["DEVICE_KEY"])

@@ -15,7 +15,8 @@ callbacks=None)``:
   GlobalSignOut), ``list_devices``, ``get_device``, ``set_remembered``, ``forget_device``,
   ``stored_device``, ``drop_device``.
 - Server proof: devicesrp's ``x-devicesrp-server-proof`` header is verified whenever sent; with
-  ``require_server_proof=True`` every SRP step must carry a valid one or no tokens are returned.
+  ``require_server_proof=True`` the last SRP step (the one vouching for the tokens) must carry a
+  valid one or no tokens are returned (details in ``signin``).
 
 Device credential stores (``store``): ``DeviceStore`` (the interface), ``FileDeviceStore``
 (default; JSON, 0600, atomic, two-process safe), ``MemoryDeviceStore``; values are

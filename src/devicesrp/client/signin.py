@@ -8,9 +8,16 @@
 
 The SRP math and its checks (B, u, TIMESTAMP in English UTC, the server proof) are the sans-IO
 ``ClientHandshake``; ``devicesrp.live`` draws ``a`` and reads the clock. Each SRP step gets its
-own handshake and its own fresh ``a`` (pycognito re-uses the user step's A; we do not). The
-server proof of a step arrives on the answer to that step; ``ClientHandshake.finish`` checks it
-before anything else is sent, so no MFA code or device proof goes to a server that failed it.
+own handshake and its own fresh ``a`` (pycognito re-uses the user step's A; we do not).
+
+Server proof (devicesrp's ``x-devicesrp-server-proof``): a proof that is sent is checked by
+``ClientHandshake.finish`` on the answer to its step, before anything else is sent, so no MFA
+code or device proof goes to a server that failed it. With ``require_server_proof`` the LAST SRP
+step of the sign-in (the one whose proof vouches for the tokens that follow) must carry a valid
+proof, else no tokens. An earlier step answered by a further challenge may lack one, because
+``devicesrp serve`` attaches the proof only to an AuthenticationResult; a password step that
+leads to DEVICE_SRP_AUTH is then vouched for by the device step's proof, and a password step
+followed only by MFA is refused.
 Every step echoes ``Session`` and, when the app client has a secret, a SECRET_HASH over the
 USERNAME sent in that step.
 """
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import live
-from ..errors import ChallengeNotHandledError, RemoteProtocolError
+from ..errors import AuthenticationError, ChallengeNotHandledError, RemoteProtocolError
 from ..protocol import (
     Challenge,
     ClientHandshake,
@@ -163,9 +170,8 @@ def run_sign_in(
         callbacks,
         sources,
     )
-    user = ClientHandshake(
-        UserCredentials(user_pool_id, password), require_server_proof=require_server_proof
-    )
+    # The requirement is enforced below (last SRP step); the engine checks any proof sent.
+    user = ClientHandshake(UserCredentials(user_pool_id, password))
     params = {"USERNAME": username, "SRP_A": to_hex(sources.start(user))}
     if device is not None:
         params["DEVICE_KEY"] = device.device_key
@@ -187,16 +193,18 @@ def run_sign_in(
     raw = ctx.respond("PASSWORD_VERIFIER", responses, first.session, echo_name)
     proof = parse_server_proof(raw)
     user.finish(proof)
-    proofs = int(proof is not None)
+    proofs = last_proven = int(proof is not None)
     step = parse_auth_step(raw)
     device_done = False
     for _ in range(MAX_CHALLENGE_STEPS):
         if step.tokens is not None:
+            if require_server_proof and not last_proven:
+                raise AuthenticationError()
             return SignInOutcome(step.tokens, step.new_device, echo_name, device_done, proofs)
         name = step.challenge
         if name == "DEVICE_SRP_AUTH" and device is not None and not device_done:
-            step, proved = _device_steps(ctx, step, device, echo_name)
-            proofs += proved
+            step, last_proven = _device_steps(ctx, step, device, echo_name)
+            proofs += last_proven
             device_done = True
         elif name == "DEVICE_SRP_AUTH":
             raise RemoteProtocolError("ChallengeName", "DEVICE_SRP_AUTH without a stored device")
@@ -210,8 +218,7 @@ def _device_steps(
 ) -> tuple[AuthStep, int]:
     """DEVICE_SRP_AUTH with a fresh a, then DEVICE_PASSWORD_VERIFIER; returns the next step."""
     handshake = ClientHandshake(
-        DeviceCredentials(device.device_group_key, device.device_key, device.device_password),
-        require_server_proof=ctx.require_server_proof,
+        DeviceCredentials(device.device_group_key, device.device_key, device.device_password)
     )
     start = {
         "USERNAME": echo_name,
