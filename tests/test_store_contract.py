@@ -68,7 +68,15 @@ def test_migrations_applied_once_and_reopen_is_idempotent(store: SqlStore) -> No
 
 
 def test_open_store_rejects_bad_urls(tmp_path: Path) -> None:
-    for url in ["mysql://x/y", "sqlite://", "sqlite:///:memory:", "sqlite:///a.db?x=1", ""]:
+    for url in [
+        "mysql://x/y",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///a.db?x=1",
+        "",
+        "postgresql://[::1",
+        "postgresql://postgres@127.0.0.1:5432/test?no_such_option=1",
+    ]:
         with pytest.raises(InvalidParameterError):
             open_store(url)
     with pytest.raises(InvalidTypeError):

@@ -104,7 +104,10 @@ def open_store(
         raise InvalidParameterError("pool_size", "must be 1..1000")
     if not 0 < timeout <= 3600:
         raise InvalidParameterError("timeout", "must be 0..3600 seconds")
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        raise InvalidParameterError("url", "not a valid URL") from None
     store: SqlStore
     if scheme == "sqlite":
         from ._sqlite import SqliteEngine

@@ -15,9 +15,16 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..errors import RecordExistsError, RecordNotFoundError, StoreError, StoreUnavailableError
+from ..errors import (
+    InvalidParameterError,
+    RecordExistsError,
+    RecordNotFoundError,
+    StoreError,
+    StoreUnavailableError,
+)
 from ._base import Executor, Result
 
 _converted: dict[str, str] = {}
@@ -29,6 +36,12 @@ def _to_psycopg(sql: str) -> str:
     if out is None:
         out = _converted[sql] = sql.replace("?", "%s")
     return out
+
+
+def _reason(exc: psycopg.Error) -> str:
+    """libpq's first line (it names host, port and cause; libpq never echoes a password)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
 
 
 def _translate(exc: Exception) -> StoreError:
@@ -50,17 +63,29 @@ class PostgresEngine:
     def __init__(self, conninfo: str, *, pool_size: int = 10, timeout: float = 30.0) -> None:
         self._timeout = timeout
         try:
-            self._pool: ConnectionPool[Any] = ConnectionPool(
-                conninfo,
-                min_size=1,
-                max_size=pool_size,
-                timeout=timeout,
-                open=False,
-                check=ConnectionPool.check_connection,
-                kwargs={"autocommit": False},
-            )
+            conninfo_to_dict(conninfo)
+        except psycopg.Error:
+            raise InvalidParameterError("url", "not a valid PostgreSQL connection URL") from None
+        # One direct attempt first: an unreachable server fails fast and says why, where the
+        # pool would retry quietly until its timeout.
+        try:
+            psycopg.connect(conninfo, connect_timeout=max(1, min(int(timeout), 10))).close()
+        except psycopg.Error as exc:
+            raise StoreUnavailableError(f"PostgreSQL is not reachable: {_reason(exc)}") from None
+        self._pool: ConnectionPool[Any] = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            timeout=timeout,
+            open=False,
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": False},
+        )
+        try:
             self._pool.open(wait=True, timeout=timeout)
         except (psycopg.Error, PoolTimeout) as exc:
+            self._pool.close()  # stop its reconnecting workers
+            # The conninfo may hold a password: the message names only the failure kind.
             raise StoreUnavailableError(
                 f"PostgreSQL is not reachable ({type(exc).__name__})"
             ) from None

@@ -247,7 +247,11 @@ class Store(Protocol):
 
     def read_outbox(
         self, pool_id: str, *, user_sub: str | None = None, after_id: int = 0, limit: int = 100
-    ) -> list[OutboxRecord]: ...
+    ) -> list[OutboxRecord]:
+        """Messages with ``message_id > after_id``, oldest first (at most ``limit``, <= 1000).
+        On PostgreSQL ids are drawn before commit, so a concurrent append may commit a smaller id
+        later: readers that poll with ``after_id`` should tolerate that (it is a test outbox)."""
+        ...
 
 
 #: Lock-duration policy for ``record_failure``: seconds to lock after the n-th failure (0 = none).
