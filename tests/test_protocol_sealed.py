@@ -8,17 +8,22 @@ import dataclasses
 
 import pytest
 
+from devicesrp import modexp
 from devicesrp.errors import AuthenticationError, InvalidParameterError, InvalidTypeError
 from devicesrp.protocol import (
     MAX_SECRET_BLOCK_CHARS,
     ChallengeState,
+    ClientResponse,
     KeyRing,
     SealingKey,
     open_challenge,
     seal_challenge,
 )
+from devicesrp.protocol.sealed import mask_b
+from devicesrp.srp import cognito
 from devicesrp.srp.groups import COGNITO_GROUP
-from test_protocol_support import NOW, det, device_context, device_run, ring
+from devicesrp.srp.timestamp import format_timestamp
+from test_protocol_support import NOW, det, device_context, device_record, device_run, ring
 
 N = COGNITO_GROUP.N
 
@@ -28,7 +33,7 @@ def state(counter: int = 0, *, b_len: int = 32) -> ChallengeState:
         challenge_id=det("id", 16, counter),
         issued_at=NOW,
         u=int.from_bytes(det("u", 32, counter), "big"),
-        b=det("b", b_len, counter),
+        masked_b=det("b", b_len, counter),
         A=int.from_bytes(det("A", 384, counter), "big") % N,
     )
 
@@ -52,7 +57,7 @@ def test_nonce_changes_the_block() -> None:
 
 def test_state_repr_hides_b() -> None:
     s = state()
-    assert s.b.hex() not in repr(s) and repr(s.b)[2:30] not in repr(s)
+    assert s.masked_b.hex() not in repr(s) and repr(s.masked_b)[2:30] not in repr(s)
 
 
 def test_every_single_bit_flip_is_rejected() -> None:
@@ -192,7 +197,7 @@ def test_seal_argument_errors() -> None:
     with pytest.raises(InvalidParameterError):
         state(b_len=0)
     with pytest.raises(InvalidParameterError):
-        ChallengeState(challenge_id=b"short", issued_at=NOW, u=1, b=det("b", 32), A=5)
+        ChallengeState(challenge_id=b"short", issued_at=NOW, u=1, masked_b=det("b", 32), A=5)
 
 
 def test_engine_block_flips_fail_finish_too() -> None:
@@ -205,3 +210,59 @@ def test_engine_block_flips_fail_finish_too() -> None:
         text = base64.b64encode(bytes(flipped)).decode()
         with pytest.raises(AuthenticationError):
             run.finish(response=dataclasses.replace(run.response, secret_block=text))
+
+
+def test_a_leaked_sealing_key_does_not_reveal_b_or_v() -> None:
+    """Opening a real block with the key gives masked b: g^masked + k*v is not the public B."""
+    run = device_run()
+    opened = open_challenge(run.challenge.secret_block, device_context(), run.engine.ring)
+    b = det("b", 32, 0)  # what device_run passed to begin
+    assert opened.masked_b != b
+    assert mask_b(run.record.verifier, opened.challenge_id, opened.masked_b) == b
+    v = int.from_bytes(run.record.verifier, "big")
+    g_masked = modexp.powmod_public(2, int.from_bytes(opened.masked_b, "big"), N)
+    assert (cognito.COGNITO_K * v + g_masked) % N != run.challenge.B
+
+
+def test_a_forged_block_with_a_leaked_key_does_not_log_in() -> None:
+    """The forger picks b' and A = g^a' and seals them; the server unmasks b' with v into
+    another b, so the forger's S (computed as if b = b') is wrong."""
+    run = device_run()
+    a, b_forged = det("evil-a", 32), det("evil-b", 32)
+    a_pub = cognito.client_public(a)
+    g_b = cognito.client_public(b_forged)  # the forger's "B" would be g^b' (it has no v)
+    u = cognito.compute_u(a_pub, g_b)
+    state = ChallengeState(
+        challenge_id=det("id", 16, 9), issued_at=NOW, u=u, masked_b=b_forged, A=a_pub
+    )
+    block = seal_challenge(state, device_context(), run.engine.ring, det("nonce", 12, 9))
+    # S = (A * v^u)^b' is out of reach without v; the forger's best guess is A^b' = g^(a b').
+    s_guess = modexp.powmod_public(g_b, int.from_bytes(a, "big"), N).to_bytes(384, "big")
+    key = cognito.derive_key(s_guess, u)
+    ts = format_timestamp(NOW)
+    sig = cognito.claim_signature(
+        key, run.record.realm, run.record.identity, base64.b64decode(block), ts
+    )
+    with pytest.raises(AuthenticationError):
+        run.finish(response=ClientResponse(block, ts, sig), now=NOW)
+
+
+def test_a_verifier_changed_between_begin_and_finish_fails() -> None:
+    run = device_run()
+    renewed = device_record(salt=det("other-salt", 16))  # the same device confirmed again
+    assert renewed.verifier != run.record.verifier
+    with pytest.raises(AuthenticationError):
+        run.finish(record=renewed)
+
+
+def test_mask_is_an_involution_bound_to_verifier_and_id() -> None:
+    v1, v2 = det("v1", 384), det("v2", 384)
+    for length in (1, 31, 32, 33, 64, 255):
+        b = det("b", length)
+        masked = mask_b(v1, det("id", 16), b)
+        assert len(masked) == length
+        assert mask_b(v1, det("id", 16), masked) == b
+        if length >= 16:
+            assert masked != b
+            assert mask_b(v2, det("id", 16), b) != masked
+            assert mask_b(v1, det("id", 16, 1), b) != masked

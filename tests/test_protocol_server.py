@@ -119,7 +119,7 @@ def test_forged_block_with_a_zero_class_and_s_zero_proof_fails(
     engine = ServerEngine(ring(1))
     u = 1 + int.from_bytes(det("u", 31), "big")
     state = ChallengeState(
-        challenge_id=det("id", 16), issued_at=NOW, u=u, b=det("b", 32), A=a_pub or N
+        challenge_id=det("id", 16), issued_at=NOW, u=u, masked_b=det("b", 32), A=a_pub or N
     )
     block = seal_challenge(state, device_context(), engine.ring, det("nonce", 12))
     blob = open_challenge(block, device_context(), engine.ring)

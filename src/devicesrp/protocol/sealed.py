@@ -3,16 +3,18 @@
 Format (version 1), base64 text of::
 
     version (1) | key id (4) | nonce (12) | AES-256-GCM( plaintext ) | tag (16)
-    plaintext = challenge id (16) | issued at (8, epoch s) | u (32) | len(b) (1) | b
+    plaintext = challenge id (16) | issued at (8, epoch s) | u (32) | len(b) (1) | masked b
                 | len(A) (2) | A
     associated data = "devicesrp secret block" | version | key id | nonce
                       | ChallengeContext.encode()
 
-It carries the server's ephemeral ``b``, the client's ``A`` and ``u = H(PAD(A) | PAD(B))`` (which
-commits to B, so B need not travel), never anything that proves knowledge of v: a leaked sealing
-key alone lets no one log in, since finishing still needs v from the server's own record (a
-forged block's b < 2**2040 and 0 < u < 2**256 stay below the prime order q = (N - 1) / 2, so
-v^(u*b) never collapses to 1, and 1 < v < N - 1 excludes the order-2 elements). A
+It carries the server's ephemeral ``b`` masked with a key only the verifier gives
+(``masked_b = b XOR HMAC-SHA256(v, "devicesrp b mask v1" | challenge id | i)``, see ``mask_b``),
+the client's ``A`` and ``u = H(PAD(A) | PAD(B))`` (which commits to B, so B need not travel).
+So a leaked sealing key alone neither logs anyone in nor reveals v: without v an opened block
+yields no b (and b with the public B = k*v + g^b would give v away), and a forged block makes
+the server use b = masked_b XOR mask(v), unknown to the forger. What remains is an offline
+password guess per block, each costing modexps: the exposure of a stolen verifier. A
 3072-bit A is 384 bytes, so a block is ~510 bytes (680 base64 characters). The server stays
 stateless between ``begin`` and ``finish``; the challenge id lets the caller's store make each
 block single-use. Any defect (bad base64, size, version, unknown or retired key, a flipped bit, a
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import struct
 from dataclasses import dataclass, field
 
@@ -41,6 +44,7 @@ __all__ = [
     "MAX_SECRET_BLOCK_CHARS",
     "NONCE_BYTES",
     "ChallengeState",
+    "mask_b",
     "open_challenge",
     "seal_challenge",
 ]
@@ -53,6 +57,7 @@ U_BYTES = 32
 MAX_B_BYTES = 255
 MAX_A_BYTES = 1024  # 8192-bit groups
 _LABEL = b"devicesrp secret block"
+_MASK_LABEL = b"devicesrp b mask v1"
 _HEADER = struct.Struct(">BI12s")
 _FIXED = struct.Struct(">16sq32s")
 _MAX_PLAINTEXT = _FIXED.size + 1 + MAX_B_BYTES + 2 + MAX_A_BYTES
@@ -67,12 +72,12 @@ _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
 @dataclass(frozen=True)
 class ChallengeState:
-    """What the server needs to finish: challenge id, issue time, u, its secret b, and A."""
+    """What the server needs to finish: challenge id, issue time, u, its masked b, and A."""
 
     challenge_id: bytes
     issued_at: int
     u: int
-    b: bytes = field(repr=False)
+    masked_b: bytes = field(repr=False)
     A: int
 
     def __post_init__(self) -> None:
@@ -86,10 +91,10 @@ class ChallengeState:
             raise InvalidParameterError("issued_at", "out of range")
         if not 0 <= self.u < _U_LIMIT:
             raise InvalidParameterError("u", f"must fit in {U_BYTES} bytes")
-        if not isinstance(self.b, bytes):
-            raise InvalidTypeError("b", "bytes", self.b)
-        if not 1 <= len(self.b) <= MAX_B_BYTES:
-            raise InvalidParameterError("b", f"must be 1..{MAX_B_BYTES} bytes")
+        if not isinstance(self.masked_b, bytes):
+            raise InvalidTypeError("masked_b", "bytes", self.masked_b)
+        if not 1 <= len(self.masked_b) <= MAX_B_BYTES:
+            raise InvalidParameterError("masked_b", f"must be 1..{MAX_B_BYTES} bytes")
         if not 0 < self.A < _A_LIMIT:
             raise InvalidParameterError("A", f"must be positive and fit in {MAX_A_BYTES} bytes")
 
@@ -97,11 +102,28 @@ class ChallengeState:
         a_bytes = self.A.to_bytes((self.A.bit_length() + 7) // 8, "big")
         return (
             _FIXED.pack(self.challenge_id, self.issued_at, self.u.to_bytes(U_BYTES, "big"))
-            + bytes([len(self.b)])
-            + self.b
+            + bytes([len(self.masked_b)])
+            + self.masked_b
             + struct.pack(">H", len(a_bytes))
             + a_bytes
         )
+
+
+def mask_b(verifier: bytes, challenge_id: bytes, b: bytes) -> bytes:
+    """b XOR HMAC-SHA256(v, "devicesrp b mask v1" | challenge id | i), i = 1, 2 ... per 32 bytes.
+
+    Its own inverse: ``mask_b(v, id, mask_b(v, id, b)) == b``. Keyed by the verifier, so only a
+    holder of v (the server's record) turns a sealed ``masked_b`` back into b; a verifier that
+    changed between begin and finish gives another b, and the proof fails.
+    """
+    stream = b""
+    counter = 1
+    while len(stream) < len(b):
+        message = _MASK_LABEL + challenge_id + counter.to_bytes(1, "big")
+        stream += hmac.digest(verifier, message, "sha256")
+        counter += 1
+    n = len(b)
+    return (int.from_bytes(b, "big") ^ int.from_bytes(stream[:n], "big")).to_bytes(n, "big")
 
 
 def _aad(header: bytes, context: ChallengeContext) -> bytes:
@@ -182,7 +204,7 @@ def _parse_plaintext(plain: bytes) -> ChallengeState:
             challenge_id=challenge_id,
             issued_at=issued_at,
             u=int.from_bytes(u_bytes, "big"),
-            b=b,
+            masked_b=b,
             A=int.from_bytes(a_bytes, "big"),
         )
     except (struct.error, IndexError, InvalidParameterError):

@@ -4,8 +4,9 @@
     finish(record, context, response, now)                -> FinishResult, or AuthenticationError
 
 ``begin`` checks 1 < A < N - 1 before any work with b (RFC 5054 §2.5.4; security-matrix rows 1-2),
-computes B = k*v + g^b and u = H(PAD(A) | PAD(B)), and seals (challenge id, now, u, b, A) bound
-to ``context`` (``devicesrp.protocol.sealed``). ``finish`` opens the block for the same context,
+computes B = k*v + g^b and u = H(PAD(A) | PAD(B)), and seals (challenge id, now, u, b masked
+under v, A) bound to ``context`` (``devicesrp.protocol.sealed``). ``finish`` opens the block for
+the same context,
 checks its age and the TIMESTAMP skew, recomputes S = (A * v^u)^b from the record's verifier and
 K = HKDF(PAD(S), PAD(u), "Caldera Derived Key"), and compares the claim signature over the
 canonical TIMESTAMP in constant time. It returns the challenge id, which the caller's store must
@@ -45,7 +46,7 @@ from ..srp.timestamp import format_timestamp, parse_timestamp
 from .context import ChallengeContext, Flow
 from .keyring import KeyRing
 from .proof import server_proof
-from .sealed import ChallengeState, decode_secret_block, open_challenge, seal_challenge
+from .sealed import ChallengeState, decode_secret_block, mask_b, open_challenge, seal_challenge
 from .values import Challenge, ClientResponse, FinishResult, VerifierRecord
 
 __all__ = [
@@ -129,7 +130,10 @@ class ServerEngine:
             u = cognito.compute_u(A, b_pub)
         except UnsafePublicValueError:
             raise AuthenticationError() from None
-        state = ChallengeState(challenge_id=challenge_id, issued_at=now, u=u, b=b, A=A)
+        if not isinstance(challenge_id, bytes):
+            raise InvalidTypeError("challenge_id", "bytes", challenge_id)
+        masked = mask_b(record.verifier, challenge_id, b)
+        state = ChallengeState(challenge_id=challenge_id, issued_at=now, u=u, masked_b=masked, A=A)
         block = seal_challenge(state, context, self.ring, nonce)
         return Challenge(identity=record.identity, salt=record.salt, B=b_pub, secret_block=block)
 
@@ -161,8 +165,9 @@ class ServerEngine:
             raise AuthenticationError()
         if abs(now - stamped) > self.timestamp_skew:
             raise AuthenticationError()
+        b = mask_b(record.verifier, state.challenge_id, state.masked_b)
         try:
-            premaster = cognito.server_premaster(state.A, record.verifier, state.u, state.b)
+            premaster = cognito.server_premaster(state.A, record.verifier, state.u, b)
         except UnsafePublicValueError:  # only our own seal makes A and u; kept uniform anyway
             raise AuthenticationError() from None
         key = cognito.derive_key(premaster, state.u)
