@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from ..errors import InjectedFaultError, SchemaVersionError
 from ._schema import BOOKKEEPING, MIGRATIONS, render
@@ -103,7 +103,7 @@ class SqlCore:
             self._closed = True
             self._engine.close()
 
-    def __enter__(self) -> SqlCore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
