@@ -202,6 +202,16 @@ def load_path(path: str) -> NativeBackend | None:
     return backend if _self_test(backend) else None
 
 
+def path_backends() -> dict[str, NativeBackend]:
+    """One backend per CPU path this machine runs, keyed ``native/<path>`` (benchmarks, tests)."""
+    found: dict[str, NativeBackend] = {}
+    for path in cpu_paths():
+        backend = load_path(path)
+        if backend is not None:
+            found[f"native/{path}"] = backend
+    return found
+
+
 def load() -> tuple[Backend | None, str]:
     """The native backend on the best (or the forced) CPU path, else None and the reason."""
     core, why = _import_core()
