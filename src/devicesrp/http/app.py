@@ -20,7 +20,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from ..errors import AuthenticationError, DeviceSrpError, InvalidParameterError
 from .awserror import AwsServiceError, error_body, error_headers, not_authorized, serialization
@@ -73,8 +74,10 @@ class Service:
         *,
         clock: Callable[[], float] = time.time,
         consume_once: Callable[[bytes, float], bool] | None = None,
+        console: ASGIApp | None = None,
     ) -> None:
         self.config = config
+        self.console = console  # the admin console, mounted at /console
         self.operations = dict(operations)
         self.docs = docs
         self.clock = clock
@@ -215,12 +218,14 @@ async def _fallback(request: Request, exc: Exception) -> Response:
 
 def build_app(service: Service, lifespan: Any = None) -> Starlette:
     """The Starlette app around ``service``."""
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", service.post, methods=["POST"]),
         Route("/health", service.health, methods=["GET"]),
         Route("/{pool_id}/.well-known/jwks.json", service.jwks, methods=["GET"]),
         Route("/{pool_id}/.well-known/openid-configuration", service.openid, methods=["GET"]),
     ]
+    if service.console is not None:
+        routes.append(Mount("/console", app=service.console))
     return Starlette(
         routes=routes, exception_handlers={404: _fallback, 405: _fallback}, lifespan=lifespan
     )

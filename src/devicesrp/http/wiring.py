@@ -22,6 +22,7 @@ from ..server.runtime import Runtime, live_runtime
 from ..store import open_store, sqlite_path
 from .app import PublicDocs, Service
 from .config import ServiceConfig
+from .console import console_app
 from .operations import build_operations
 
 KEK_FILE_NAME = "devicesrp.kek"
@@ -68,11 +69,13 @@ def open_domain(config: ServiceConfig) -> tuple[Service, Callable[[], None]]:
     store = open_store(config.db_url)
     try:
         runtime = live_runtime(store, kek, issuer_base=config.issuer_base)
+        idp = IdentityProvider(runtime)
         service = Service(
             config,
-            build_operations(IdentityProvider(runtime), config.region),
+            build_operations(idp, config.region),
             PublicDocs(jwks_of(runtime)),
             consume_once=lambda key, expires: store.consume_once("sigv4", key, expires_at=expires),
+            console=console_app(idp, config),
         )
     except BaseException:
         store.close()
