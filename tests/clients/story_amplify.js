@@ -19,7 +19,7 @@ Amplify.configure({ Auth: { Cognito: {
   userPoolId: cfg.poolId, userPoolClientId: cfg.clientId, userPoolEndpoint: cfg.endpoint,
 } } });
 cognitoUserPoolsTokenProvider.setKeyValueStorage(new AsyncStorage(storage));
-const nextCode = cfg.totpSecret ? totpCoder(cfg.totpSecret) : null;
+const nextCode = cfg.totpSecret ? totpCoder(cfg.totpSecret, cfg.totpLastStep || 0) : null;
 const prefix = `CognitoIdentityServiceProvider.${cfg.clientId}.${cfg.username}`;
 
 async function attempt(fn) {

@@ -67,8 +67,8 @@ function base32Decode(text) {
 
 // HOTP(K, step), 6 digits (RFC 4226 §5.3, RFC 6238 §4.2). The server takes steps now-1..now+1
 // but each step once, so every code uses a later step than the last; when none is left, wait.
-function totpCoder(secret) {
-  let last = 0;
+function totpCoder(secret, lastStep = 0) {
+  let last = lastStep;
   return async () => {
     let step;
     for (;;) {

@@ -16,7 +16,7 @@ const storage = new MemoryStorage();
 const pool = new CognitoUserPool({
   UserPoolId: cfg.poolId, ClientId: cfg.clientId, endpoint: `${cfg.endpoint}/`, Storage: storage,
 });
-const nextCode = cfg.totpSecret ? totpCoder(cfg.totpSecret) : null;
+const nextCode = cfg.totpSecret ? totpCoder(cfg.totpSecret, cfg.totpLastStep || 0) : null;
 const prefix = `CognitoIdentityServiceProvider.${cfg.clientId}.${cfg.username}`;
 
 function newUser() {
