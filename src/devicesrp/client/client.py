@@ -33,7 +33,7 @@ from ..errors import (
 )
 from ..srp.cognito import pool_name, secret_hash
 from .callbacks import Callbacks, RememberPolicy
-from .responses import Device, NewDevice, Tokens, parse_device, parse_tokens
+from .responses import MAX_TOKEN_CHARS, Device, NewDevice, Tokens, parse_device, parse_tokens
 from .signin import Sources, run_sign_in
 from .store import (
     DeviceSecrets,
@@ -96,7 +96,9 @@ def _text(name: str, value: object, cap: int = 1024) -> str:
 
 
 def _access(tokens: Tokens | str) -> str:
-    return tokens.access_token if isinstance(tokens, Tokens) else _text("access_token", tokens)
+    if isinstance(tokens, Tokens):
+        return tokens.access_token
+    return _text("access_token", tokens, MAX_TOKEN_CHARS)
 
 
 class Client:
