@@ -84,15 +84,14 @@ def serve(config_path: str | None, overrides: Mapping[str, Any]) -> int:
     import uvicorn
 
     from ..errors import DeviceSrpError
-    from ..store import open_store
-    from .wiring import kek_note, prepare_database, resolve_kek
+    from .wiring import check_keys, kek_note, prepare_database, resolve_kek
 
     try:
         config = load_config(config_path, os.environ, overrides)
         prepare_database(config)
         resolve_kek(config, os.environ)
-        # migrations run once here, not racing in each worker
-        open_store(config.db_url).close()
+        # migrations and first keys once here, not racing in each worker; a wrong KEK stops here
+        check_keys(config)
     except DeviceSrpError as exc:
         print(f"devicesrp serve: {exc}", file=sys.stderr)
         return 2

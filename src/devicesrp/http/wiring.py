@@ -19,6 +19,7 @@ from ..server.errors import DomainError
 from ..server.kek import KEK_ENV, KEK_FILE_ENV, Kek, load_kek
 from ..server.provider import IdentityProvider
 from ..server.runtime import Runtime, live_runtime
+from ..server.vault import KIND_FAKE_SALT, KIND_TOTP
 from ..store import open_store, sqlite_path
 from .app import PublicDocs, Service
 from .config import ServiceConfig
@@ -81,6 +82,22 @@ def open_domain(config: ServiceConfig) -> tuple[Service, Callable[[], None]]:
         store.close()
         raise
     return service, store.close
+
+
+def check_keys(config: ServiceConfig) -> None:
+    """Open the store and unwrap every key kind once, so that a wrong KEK stops the start-up
+    (with ``KekError``) instead of failing each request later; creates missing keys."""
+    kek, _ = resolve_kek(config, os.environ)
+    store = open_store(config.db_url)
+    try:
+        runtime = live_runtime(store, kek, issuer_base=config.issuer_base)
+        runtime.vault.seal_ring()
+        runtime.vault.session_keys()
+        runtime.vault.signing_keys()
+        for kind in (KIND_FAKE_SALT, KIND_TOTP):
+            runtime.vault.secret(kind)
+    finally:
+        store.close()
 
 
 def kek_note(config: ServiceConfig) -> str:
