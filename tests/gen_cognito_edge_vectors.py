@@ -138,6 +138,66 @@ def timestamp_of(epoch_ms: int) -> str:
     )
 
 
+def device_reference(inputs: dict[str, Any]) -> dict[str, str]:
+    """ConfirmDevice's DeviceSecretVerifierConfig from the client's random bytes (doc §4)."""
+    raw = bytes.fromhex(inputs["random_hex"])
+    password = base64.b64encode(raw[:40]).decode()
+    salt = pad_hex(int.from_bytes(raw[40:], "big"))
+    inner = hashlib.sha256(
+        f"{inputs['group_key']}{inputs['device_key']}:{password}".encode()
+    ).hexdigest()
+    v = pow(G, int(hex_hash(salt + inner), 16), N)
+    return {
+        "password": password,
+        "Salt_hex": salt,
+        "PasswordVerifier_hex": pad_hex(v),
+    }
+
+
+DEVICE_TARGETS: list[tuple[str, str, Callable[[dict[str, Any], dict[str, str]], bool]]] = [
+    (
+        "salt",
+        "leading zero byte (Salt is shorter than 16 bytes)",
+        lambda i, e: len(e["Salt_hex"]) < 32,
+    ),
+    ("salt", "top bit set (Salt is 17 bytes)", lambda i, e: len(e["Salt_hex"]) == 34),
+    (
+        "v",
+        "leading zero byte (PasswordVerifier < 384 bytes)",
+        lambda i, e: len(e["PasswordVerifier_hex"]) < 768,
+    ),
+    (
+        "v",
+        "top bit set (PasswordVerifier is 385 bytes)",
+        lambda i, e: len(e["PasswordVerifier_hex"]) == 770,
+    ),
+]
+
+
+def device_cases() -> list[dict[str, Any]]:
+    cases = []
+    for field, condition, holds in DEVICE_TARGETS:
+        for counter in range(100_000):
+            label = f"devicesrp-edge/device-{field}-{condition}/{counter}"
+            inputs = {
+                "group_key": "-" + expand(label + "/group", 6).hex(),
+                "device_key": "us-east-1_" + expand(label + "/key", 16).hex(),
+                "random_hex": expand(label + "/random", 56).hex(),
+            }
+            expected = device_reference(inputs)
+            if holds(inputs, expected):
+                cases.append(
+                    {
+                        "name": f"device {field}: {condition}",
+                        "search": {"field": field, "condition": condition, "tries": counter + 1},
+                        "inputs": inputs,
+                        "expected": expected,
+                    }
+                )
+                break
+    return cases
+
+
 def main() -> None:
     cases = []
     for field, condition, holds in TARGETS:
@@ -175,6 +235,12 @@ def main() -> None:
             "A, B, u: minimal lowercase hex; x 32 bytes, v and S 384 bytes, K 16 bytes (hex)"
         ),
         "cases": cases,
+        "device_verifier_note": (
+            "ConfirmDevice: random_hex = 40 password bytes then 16 salt bytes, as "
+            "amazon-cognito-identity-js draws them; Salt_hex = PAD(int(salt bytes)), "
+            "PasswordVerifier_hex = PAD(v) (their base64 forms are what the client sends)"
+        ),
+        "device_verifier_cases": device_cases(),
     }
     OUT.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {len(cases)} cases to {OUT}")

@@ -121,3 +121,44 @@ def test_node_amazon_cognito_identity_js_agrees(index: int) -> None:
     assert got["K_hex"] == expected["K"]
     assert got["timestamp"] == CASES[index]["inputs"]["timestamp"]
     assert got["signature"] == expected["PASSWORD_CLAIM_SIGNATURE"]
+
+
+# --- ConfirmDevice verifiers whose Salt or PasswordVerifier change width -----------------------
+
+DEVICE = EDGE["device_verifier_cases"]
+DEVICE_IDS = [c["name"] for c in DEVICE]
+
+
+def test_every_device_target_is_covered() -> None:
+    names = {(c["search"]["field"], c["search"]["condition"].split(" ")[0]) for c in DEVICE}
+    assert names == {(f, k) for f in ("salt", "v") for k in ("leading", "top")}
+
+
+@pytest.mark.parametrize("index", range(len(DEVICE)), ids=DEVICE_IDS)
+def test_device_verifier_python(index: int) -> None:
+    case = DEVICE[index]
+    i, expected = case["inputs"], case["expected"]
+    raw = bytes.fromhex(i["random_hex"])
+    password = base64.b64encode(raw[:40]).decode()
+    assert password == expected["password"]
+    dv = cognito.device_verifier(i["group_key"], i["device_key"], password, raw[40:])
+    assert dv.salt.hex() == expected["Salt_hex"]
+    assert dv.password_verifier.hex() == expected["PasswordVerifier_hex"]
+    # The server accepts the bytes as sent and gets the fixed-width v back.
+    v = cognito.check_password_verifier(dv.password_verifier)
+    assert len(v) == 384 and int.from_bytes(v, "big") == int(expected["PasswordVerifier_hex"], 16)
+
+
+def test_device_verifier_node() -> None:
+    requests = [
+        {
+            "kind": "device_verifier",
+            **{k: c["inputs"][k] for k in ("random_hex", "group_key", "device_key")},
+        }
+        for c in DEVICE
+    ]
+    for case, got in zip(DEVICE, run_cases(requests), strict=True):
+        assert "error" not in got, got
+        assert got["password"] == case["expected"]["password"]
+        assert got["salt_hex"] == case["expected"]["Salt_hex"]
+        assert got["verifier_hex"] == case["expected"]["PasswordVerifier_hex"]
