@@ -92,7 +92,7 @@ def _hermetic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def client(url: str, key: AdminKey | None = KEY, signed: bool = True, **cfg: Any) -> Any:
-    config = Config(retries={"max_attempts": 1, "mode": "standard"}, **cfg)
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, **cfg)
     if not signed:
         config = config.merge(Config(signature_version=UNSIGNED))
     return boto3.client(

@@ -131,7 +131,7 @@ def boto3_client(url: str, key_id: str, secret: str, **config: Any) -> Any:
 
     for name, value in HERMETIC_ENV.items():
         os.environ.setdefault(name, value)
-    retries = config.pop("retries", {"max_attempts": 1, "mode": "standard"})
+    retries = config.pop("retries", {"total_max_attempts": 1, "mode": "standard"})
     return boto3.client(
         "cognito-idp",
         endpoint_url=url,

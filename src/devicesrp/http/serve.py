@@ -58,6 +58,8 @@ def create_app(config: ServiceConfig) -> Starlette:
 def app_factory() -> Starlette:
     """Entry point for uvicorn worker processes (``factory=True``)."""
     args = json.loads(os.environ.get(ARGS_ENV, "{}"))
+    if ARGS_ENV in os.environ:
+        setup_logging()
     return create_app(load_config(args.get("config"), os.environ, args.get("overrides")))
 
 
@@ -72,9 +74,13 @@ def banner(config: ServiceConfig) -> str:
 
 
 def setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    """Log devicesrp's lines to stderr, once per process (worker processes call it too)."""
     root = logging.getLogger("devicesrp")
+    if any(getattr(h, "devicesrp_serve", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.devicesrp_serve = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
