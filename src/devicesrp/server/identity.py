@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import uuid
 from dataclasses import dataclass
 
@@ -51,7 +52,33 @@ def find_user(rt: Runtime, pool: PoolSettings, name: object) -> UserRecord | Non
     # Both lookups always run, so the cost does not depend on which one hits.
     by_name = rt.store.get_user(pool.pool_id, pool.normalize_name(name))
     by_sub = rt.store.get_user_by_sub(pool.pool_id, name)
+    if by_name is None and by_sub is None:
+        _decoy(pool.pool_id, name)
     return by_name if by_name is not None else by_sub
+
+
+_DECOY_SALT = bytes(17)
+_DECOY_VERIFIER = bytes(383) + b"\x05"
+
+
+def _decoy(pool_id: str, name: str) -> UserRecord:
+    """Build (and drop) a record like the one a hit decodes, so a miss costs about as much."""
+    return UserRecord(
+        pool_id=pool_id,
+        sub="00000000-0000-4000-8000-000000000000",
+        username=name,
+        username_norm=name,
+        email=None,
+        attributes=json.loads('{"email": "decoy@example.invalid", "email_verified": "true"}'),
+        status="CONFIRMED",
+        enabled=True,
+        srp_salt=_DECOY_SALT,
+        srp_verifier=_DECOY_VERIFIER,
+        totp_secret=None,
+        mfa=json.loads("{}"),
+        created_at=0.0,
+        modified_at=0.0,
+    )
 
 
 def srp_identity(pool: PoolSettings, user: UserRecord) -> str:
@@ -67,6 +94,8 @@ class Principal:
     identity: str  # USER_ID_FOR_SRP
     record: VerifierRecord
     lockout_key: str
+    # A UUID-shaped id for the Session: the sub, or a stable fake one (same length either way).
+    session_id: str
 
 
 def _mac(key: bytes, label: str, pool_id: str, name: str) -> bytes:
@@ -75,23 +104,33 @@ def _mac(key: bytes, label: str, pool_id: str, name: str) -> bytes:
 
 
 def principal_for(rt: Runtime, pool: PoolSettings, name: str, user: UserRecord | None) -> Principal:
-    """The principal for a looked-up name; unknown names get the fake, stable one."""
-    if user is not None:
-        identity = srp_identity(pool, user)
-        record = VerifierRecord(pool_name(pool.pool_id), identity, user.srp_salt, user.srp_verifier)
-        return Principal(user, user.sub, identity, record, user_key(pool.pool_id, user.sub))
+    """The principal for a looked-up name; unknown names get the fake, stable one.
+
+    The fake values are derived for every name, known or not, so that the work does not differ.
+    """
+    fake = _fake_principal(rt, pool, name)
+    if user is None:
+        return fake
+    identity = srp_identity(pool, user)
+    record = VerifierRecord(pool_name(pool.pool_id), identity, user.srp_salt, user.srp_verifier)
+    lock = user_key(pool.pool_id, user.sub)
+    return Principal(user, user.sub, identity, record, lock, user.sub)
+
+
+def _fake_principal(rt: Runtime, pool: PoolSettings, name: str) -> Principal:
     key = rt.vault.secret(KIND_FAKE_SALT)
     norm = pool.normalize_name(name) if valid_name(name) else "\x00invalid"
     salt = pad_bytes(int.from_bytes(_mac(key, "salt", pool.pool_id, norm)[:16], "big"))
     stream = b"".join(_mac(key, f"verifier{i}", pool.pool_id, norm) for i in range(12))
     n = COGNITO_GROUP.N
     v = 2 + int.from_bytes(stream, "big") % (n - 3)
+    fake_sub = str(uuid.UUID(bytes=_mac(key, "sub", pool.pool_id, norm)[:16], version=4))
     if pool.username_mode is UsernameMode.EMAIL:
-        identity = str(uuid.UUID(bytes=_mac(key, "sub", pool.pool_id, norm)[:16], version=4))
+        identity = fake_sub
     else:
         identity = norm if valid_name(name) else "unknown"
     record = VerifierRecord(
         pool_name(pool.pool_id), identity, salt, v.to_bytes(COGNITO_GROUP.n_len, "big")
     )
     lock_key = name_key(key, pool.pool_id, norm)
-    return Principal(None, "unknown:" + lock_key, identity, record, lock_key)
+    return Principal(None, "unknown:" + lock_key, identity, record, lock_key, fake_sub)

@@ -5,7 +5,9 @@ USER_ID_FOR_SRP = USERNAME; then the proof. The sealed SECRET_BLOCK is the pendi
 challenge id is consumed once in the store (concurrent replays: exactly one wins). A valid proof
 with an unknown device gets "Device does not exist." and leaves one deviceless answer to the same
 challenge open (a ticket keyed by the challenge id). Replays are refused without counting as
-failed attempts (a replay says nothing about the password); evaluated wrong proofs count.
+failed attempts (a replay says nothing about the password); evaluated wrong proofs count, and the
+counter resets only when the whole sign-in succeeds (tokens issued), so device-proof failures
+after a right password add up with password failures.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ from .flow import (
     param,
     raw_param,
     refuse_if_locked,
-    succeed_proof,
     user_names,
 )
 from .grants import refresh
@@ -150,7 +151,7 @@ def _session(
         step=Step.PASSWORD_VERIFIER,
         pool_id=pool.pool_id,
         client_id=client.client_id,
-        user_sub=principal.context_user[:64],
+        user_sub=principal.session_id,
         username=username,
         device_key=device_key,
         mfa_done=False,
@@ -224,7 +225,6 @@ def password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcome:
     if principal.user is None:  # cannot happen: nobody can prove a fake verifier
         raise fail_proof(rt, lock)
     user = principal.user
-    succeed_proof(rt, lock)
     if user.status == "UNCONFIRMED":
         raise UserNotConfirmedError()
     if not user.enabled:

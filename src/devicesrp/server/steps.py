@@ -195,6 +195,8 @@ def _tokens(
 ) -> AuthenticationResult:
     new_device = None
     token_device = state.device_key
+    # The whole sign-in succeeded: the shared failure counter starts again.
+    succeed_proof(rt, LockTarget(known=True, key=user_key(pool.pool_id, user.sub)))
     with rt.store.transaction():
         if state.new_device:
             device_key = f"{pool.region}_{uuid.UUID(bytes=rt.random_bytes(16), version=4)}"
@@ -460,7 +462,6 @@ def device_password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcom
         raise InvalidParameterDomainError(_TIMESTAMP_MESSAGE) from None
     except AuthenticationError:
         raise fail_proof(rt, lock) from None
-    succeed_proof(rt, lock)
     rt.store.touch_device(pool.pool_id, device.device_key, now=rt.now(), ip=request.source_ip)
     state = SessionState(
         txn=str(ticket.payload["txn"]),
