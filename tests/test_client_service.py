@@ -8,12 +8,19 @@ TIMESTAMP under a German locale, and the CLI."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import http.client
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import urllib.parse
 import uuid
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +36,7 @@ from devicesrp.client import (
     NewPassword,
     StoreKey,
 )
-from devicesrp.errors import ChallengeNotHandledError, ServiceError
+from devicesrp.errors import AuthenticationError, ChallengeNotHandledError, ServiceError
 
 PASSWORD = "Corr3ct-Horse!"
 
@@ -393,3 +400,84 @@ def test_cli_login_against_the_service(svc: Service, tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     devices = svc.admin().admin_list_devices(UserPoolId=pool_id, Username="bob")["Devices"]
     assert devices == []
+
+
+# -- the server proof, tampered on the way (row 24) -------------------------------------------
+
+
+@contextlib.contextmanager
+def proof_tampering_proxy(upstream: str, mode: str) -> Iterator[str]:
+    """A loopback proxy to ``upstream`` that flips one bit of, or drops, the server proof."""
+    target = urllib.parse.urlsplit(upstream)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+            skip = {"host", "content-length", "connection"}
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+            conn.request("POST", "/", body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            self.send_response(resp.status)
+            for name, value in resp.getheaders():
+                lower = name.lower()
+                if lower in {"content-length", "connection", "transfer-encoding", "date", "server"}:
+                    continue
+                if lower == "x-devicesrp-server-proof":
+                    if mode == "drop":
+                        continue
+                    raw = bytearray(base64.b64decode(value))
+                    raw[-1] ^= 0x80
+                    value = base64.b64encode(bytes(raw)).decode()
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            conn.close()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_tampered_server_proof_keeps_no_tokens(svc: Service) -> None:
+    pool_id, client_id, _ = make_pool(svc)
+    make_user(svc, pool_id)
+    with proof_tampering_proxy(svc.url, "flip") as url:
+        client = Client(pool_id, client_id, store=MemoryDeviceStore(), endpoint_url=url)
+        with pytest.raises(AuthenticationError):
+            client.sign_in("alice", PASSWORD)
+        assert client.stored_device("alice") is None
+    # Nothing was confirmed: the client stopped at the proof.
+    assert svc.admin().admin_list_devices(UserPoolId=pool_id, Username="alice")["Devices"] == []
+    # Through the service directly the same client succeeds (the proof is right there).
+    direct = client_for(svc, pool_id, client_id, require_server_proof=True)
+    assert direct.sign_in("alice", PASSWORD).server_proofs == 1
+
+
+def test_a_missing_server_proof_is_refused_only_when_required(svc: Service) -> None:
+    pool_id, client_id, _ = make_pool(svc)
+    make_user(svc, pool_id)
+    with proof_tampering_proxy(svc.url, "drop") as url:
+        strict = Client(
+            pool_id,
+            client_id,
+            store=MemoryDeviceStore(),
+            endpoint_url=url,
+            require_server_proof=True,
+        )
+        with pytest.raises(AuthenticationError):
+            strict.sign_in("alice", PASSWORD)
+        lenient = Client(pool_id, client_id, store=MemoryDeviceStore(), endpoint_url=url)
+        result = lenient.sign_in("alice", PASSWORD)
+        assert result.server_proofs == 0 and result.new_device  # Cognito sends no proof either

@@ -75,7 +75,9 @@ def _add_client(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     login = actions.add_parser("login", help="sign in; confirm and remember a new device")
     common(login)
-    login.add_argument("--remember", choices=["always", "ask", "never"], default="ask")
+    login.add_argument(
+        "--remember", choices=["always", "ask", "never"], help="default: ask at a terminal"
+    )
     login.add_argument("--device-name", help="name for a new device (default: host name)")
     login.add_argument("--require-server-proof", action="store_true")
     login.add_argument("--tokens-file", help="write the tokens here (mode 0600)")

@@ -48,19 +48,28 @@ def _client(args: argparse.Namespace, prompt: Callable[[str], str] | None = None
         region=args.region,
         endpoint_url=args.endpoint_url,
         require_server_proof=bool(getattr(args, "require_server_proof", False)),
-        remember=getattr(args, "remember", None) or RememberPolicy.ALWAYS,
+        remember=_remember_policy(args),
         device_name=getattr(args, "device_name", None),
         callbacks=callbacks,
     )
 
 
+def _remember_policy(args: argparse.Namespace) -> RememberPolicy:
+    """--remember, else ask a person at a terminal and remember for scripts."""
+    chosen = getattr(args, "remember", None)
+    if chosen:
+        return RememberPolicy.parse(chosen)
+    return RememberPolicy.ASK if sys.stdin.isatty() else RememberPolicy.ALWAYS
+
+
 def _read_line(label: str) -> str:
-    if not sys.stdin.isatty():
-        line = sys.stdin.readline()
-        if not line:
-            raise InvalidParameterError("stdin", f"expected {label} on standard input")
-        return line.rstrip("\r\n")
-    return input(f"{label}: ").strip()
+    """One answer: prompts go to stderr so that --json output on stdout stays clean."""
+    if sys.stdin.isatty():
+        print(f"{label}: ", end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise InvalidParameterError("stdin", f"expected {label} on standard input")
+    return line.strip()
 
 
 def _prompting_callbacks(prompt: Callable[[str], str]) -> Callbacks:

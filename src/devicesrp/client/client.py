@@ -34,7 +34,7 @@ from ..errors import (
 from ..srp.cognito import pool_name, secret_hash
 from .callbacks import Callbacks, RememberPolicy
 from .responses import MAX_TOKEN_CHARS, Device, NewDevice, Tokens, parse_device, parse_tokens
-from .signin import Sources, run_sign_in
+from .signin import SignInOutcome, Sources, run_sign_in
 from .store import (
     DeviceSecrets,
     DeviceStore,
@@ -154,8 +154,8 @@ class Client:
             response = getattr(self.cognito, operation)(**kwargs)
         except ClientError as exc:
             error = exc.response.get("Error", {})
-            code = str(error.get("Code") or "UnknownError")[:128]
-            message = str(error.get("Message") or "")[:512]
+            code = _printable(str(error.get("Code") or "UnknownError"), 128)
+            message = _printable(str(error.get("Message") or ""), 512)
             kind = ServiceError
             if code == "ResourceNotFoundException" and message == DEVICE_NOT_FOUND_MESSAGE:
                 kind = DeviceNotFoundError
@@ -229,7 +229,7 @@ class Client:
         device: DeviceSecrets | None,
         callbacks: Callbacks,
         device_name: str,
-    ) -> Any:
+    ) -> SignInOutcome:
         return run_sign_in(
             self._call,
             user_pool_id=self.user_pool_id,
@@ -405,6 +405,12 @@ class Client:
             if secrets.device_key == device_key and self.store.delete(key, device_key=device_key):
                 dropped += 1
         return dropped
+
+
+def _printable(text: str, cap: int) -> str:
+    """The service's own words, capped and with control characters escaped (terminal safety)."""
+    text = text[:cap]
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _claims(tokens: Tokens | str) -> dict[str, Any]:

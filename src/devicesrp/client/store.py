@@ -100,8 +100,16 @@ class DeviceSecrets:
 class DeviceStore(Protocol):
     """The credential store interface. Implementations must be safe to call from several threads.
 
-    ``delete(key, device_key=...)`` removes the entry only while it still holds that device, so a
-    process clearing a stale device never erases a newer one another process just saved.
+    - ``load(key)``: the device held for (pool, client, user), or None.
+    - ``save(key, secrets)``: store all three values at once (replacing any older device).
+    - ``delete(key, device_key=None)``: remove the entry; with ``device_key``, only while it still
+      holds that device, so a process clearing a stale device never erases a newer one another
+      process just saved. True if something was removed.
+    - ``entries()``: every (key, secrets) held (for ``devicesrp client devices list``).
+
+    An OS keyring backend, for instance, would keep one secret per key under a service name
+    such as ``devicesrp:<pool>:<client>:<user>`` holding the three values as JSON, and an index
+    entry for ``entries()``; errors it meets should be raised as ``CredentialStoreError``.
     """
 
     def load(self, key: StoreKey) -> DeviceSecrets | None: ...
