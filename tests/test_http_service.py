@@ -365,3 +365,52 @@ def test_tracking_off_pool_never_issues_devices(svc: Service) -> None:
     assert "NewDeviceMetadata" not in result.tokens
     totp_unused: Totp | None = None
     assert totp_unused is None
+
+
+def test_sms_mfa_through_the_outbox_then_skipped_by_the_device(svc: Service) -> None:
+    import re
+
+    from devicesrp.store import open_store
+
+    admin = svc.admin()
+    cognito = svc.public()
+    pool_id, client_id = make_pool(svc, "always", replaces_mfa=True)
+    admin.set_user_pool_mfa_config(
+        UserPoolId=pool_id,
+        SmsMfaConfiguration={"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::0:role/sns"}},
+        MfaConfiguration="ON",
+    )
+    admin.admin_create_user(
+        UserPoolId=pool_id,
+        Username="sam",
+        TemporaryPassword=PASSWORD,
+        UserAttributes=[{"Name": "phone_number", "Value": "+15555550100"}],
+    )
+    admin.admin_set_user_password(
+        UserPoolId=pool_id, Username="sam", Password=PASSWORD, Permanent=True
+    )
+    admin.admin_set_user_mfa_preference(
+        UserPoolId=pool_id, Username="sam", SMSMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    seen: list[int] = [0]
+
+    def code_from_outbox() -> str:
+        store = open_store(svc.db_url)
+        try:
+            messages = store.read_outbox(pool_id, after_id=seen[0])
+        finally:
+            store.close()
+        assert messages, "no SMS in the outbox"
+        seen[0] = messages[-1].message_id
+        assert messages[-1].channel == "sms" and messages[-1].destination == "+15555550100"
+        found = re.search(r"\b(\d{6})\b", messages[-1].body)
+        assert found is not None
+        return found.group(1)
+
+    first = sign_in(cognito, pool_id, client_id, "sam", PASSWORD, sms_code=code_from_outbox)
+    assert first.challenges == ["PASSWORD_VERIFIER", "SMS_MFA"]
+    device, _ = confirm_new_device(cognito, first.tokens)
+    second = sign_in(
+        cognito, pool_id, client_id, "sam", PASSWORD, device=device, sms_code=code_from_outbox
+    )
+    assert second.challenges == ["PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"]

@@ -114,6 +114,7 @@ class Service:
     url: str
     backend: str
     log_path: Path
+    db_url: str = ""
 
     def admin(self, **config: Any) -> Any:
         """A boto3 client with the admin credentials (SigV4-signed Admin* calls)."""
@@ -189,7 +190,7 @@ def shared_service(backend: str, workdir: Path) -> Service:
     ctx = serve_process(["--db", db, "--config", str(config)], env, log_path)
     url, _ = ctx.__enter__()
     _cleanups.insert(0, lambda: ctx.__exit__(None, None, None))
-    _running[backend] = Service(url, backend, log_path)
+    _running[backend] = Service(url, backend, log_path, db)
     return _running[backend]
 
 

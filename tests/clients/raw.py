@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,7 @@ def sign_in(
     device: Device | None = None,
     device_in_initiate: bool = True,
     totp: Totp | None = None,
+    sms_code: Callable[[], str] | None = None,
 ) -> SignIn:
     """USER_SRP_AUTH -> PASSWORD_VERIFIER -> [SOFTWARE_TOKEN_MFA] -> [device SRP] -> tokens."""
     out = SignIn()
@@ -124,6 +126,14 @@ def sign_in(
                 ChallengeName=name,
                 Session=resp["Session"],
                 ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp.code()},
+            )
+        elif name == "SMS_MFA":
+            assert sms_code is not None, "the server asked for an SMS code"
+            resp = cognito.respond_to_auth_challenge(
+                ClientId=client_id,
+                ChallengeName=name,
+                Session=resp["Session"],
+                ChallengeResponses={"USERNAME": username, "SMS_MFA_CODE": sms_code()},
             )
         elif name == "DEVICE_SRP_AUTH":
             assert device is not None, "the server asked for a device"
