@@ -57,7 +57,7 @@ SECURITY_HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # "no-referrer" makes Chrome send Origin: null
     (b"cache-control", b"no-store"),
 ]
 _NOT_FOUND_TYPES = ("ResourceNotFoundException", "UserNotFoundException")

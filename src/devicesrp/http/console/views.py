@@ -65,7 +65,9 @@ class PoolRow:
     @property
     def mfa_summary(self) -> str:
         factors = [name for name, on in (("SMS", self.sms), ("TOTP", self.totp)) if on]
-        return f"{self.mfa_mode} ({', '.join(factors)})" if factors else self.mfa_mode
+        if self.mfa_mode == "OFF" or not factors:
+            return self.mfa_mode
+        return f"{self.mfa_mode} ({', '.join(factors)})"
 
 
 def _row(name: str, created: float, modified: float, s: PoolSettings) -> PoolRow:
