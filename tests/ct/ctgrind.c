@@ -2,8 +2,9 @@
  * 2010): secrets are marked undefined, so memcheck reports any branch or memory address that
  * depends on them. Runs the portable path of the native core (valgrind has no AVX-512).
  *
- * usage: ctgrind MODE N_HEX SECRET1_HEX SECRET2_HEX
+ * usage: ctgrind MODE N_HEX SECRET1_HEX SECRET2_HEX KERNEL
  *   MODE: secret | fixed | server_public | client_premaster | server_premaster | leaky
+ *   KERNEL: generic (portable C) | adx (portable on MULX/ADX)
  * Prints the result in hex (marked defined first) so the caller can check it was computed. */
 #include <stdio.h>
 #include <valgrind/memcheck.h>
@@ -30,14 +31,17 @@ static void print_hex(unsigned char *p, size_t len) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) return 2;
+    if (argc != 6) return 2;
+    int kernel = strcmp(argv[5], "adx") == 0 ? KERNEL_ADX : KERNEL_GENERIC;
+    /* no CPUID check for adx: valgrind's virtual CPUID hides ADX though it runs the instructions;
+     * the caller checks the real CPU */
     const char *mode = argv[1];
     static unsigned char n[1024], s1[1024], s2[1024], out[1024];
     size_t n_len = from_hex(n, sizeof n, argv[2]);
     size_t l1 = from_hex(s1, sizeof s1, argv[3]);
     size_t l2 = from_hex(s2, sizeof s2, argv[4]);
     mont_ctx ctx;
-    if (mont_init(&ctx, n, n_len, 0) != 0) return 3;
+    if (mont_init(&ctx, n, n_len, kernel) != 0) return 3;
     secret(s1, l1);
     secret(s2, l2);
     limb_t x[MAX_WIDTH], y[MAX_WIDTH];

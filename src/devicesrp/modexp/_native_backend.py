@@ -64,10 +64,11 @@ class NativeBackend:
     name = "native"
     constant_time = True
 
-    def __init__(self, core: ModuleType, path: str) -> None:
+    def __init__(self, core: ModuleType, path: str, *, generic: bool = False) -> None:
         self._core = core
         self.cpu_path = path
-        kernel = "AVX-512 IFMA, 52-bit digits" if path == "ifma" else "64-bit limbs"
+        self._generic = generic  # portable path without MULX/ADX even where the CPU has them
+        kernel = core.Modulus(b"\x03", path, generic).kernel
         self.detail = f"native C core, {path} Montgomery kernel ({kernel}), GIL released"
         self._lock = threading.Lock()
         self._moduli: OrderedDict[int, Any] = OrderedDict()
@@ -77,7 +78,8 @@ class NativeBackend:
         with self._lock:
             ctx = self._moduli.get(modulus)
             if ctx is None:
-                ctx = self._core.Modulus(modulus.to_bytes(_nbytes(modulus), "big"), self.cpu_path)
+                n_bytes = modulus.to_bytes(_nbytes(modulus), "big")
+                ctx = self._core.Modulus(n_bytes, self.cpu_path, self._generic)
                 self._moduli[modulus] = ctx
                 if len(self._moduli) > _MODULUS_CACHE:
                     self._moduli.popitem(last=False)

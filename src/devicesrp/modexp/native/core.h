@@ -41,7 +41,9 @@ struct mont_ctx {
 };
 
 /* mont.c */
-int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int use_ifma);
+/* kernel: KERNEL_GENERIC (portable C), KERNEL_ADX (portable on MULX/ADX) or KERNEL_IFMA */
+enum { KERNEL_GENERIC = 0, KERNEL_IFMA = 1, KERNEL_ADX = 2 };
+int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int kernel);
 void mont_free(mont_ctx *ctx);
 limb_t *elem_alloc(const mont_ctx *ctx, size_t count);
 void elem_free(const mont_ctx *ctx, limb_t *p, size_t count);
@@ -60,8 +62,10 @@ void limbs_to_bytes(unsigned char *out, size_t len, const limb_t *a, size_t nlim
 
 /* kernel_portable.c / kernel_ifma.c */
 extern const kernel_t kernel_portable;
+extern const kernel_t kernel_adx; /* the portable kernel on MULX/ADX (kernel_adx.c) */
 extern const kernel_t kernel_ifma;
 int cpu_has_ifma(void);
+int cpu_has_adx(void);
 void ifma_pack(const mont_ctx *ctx, limb_t *digits, const limb_t *limbs, size_t nlimbs);
 void ifma_unpack(const mont_ctx *ctx, limb_t *limbs, size_t nlimbs, const limb_t *digits);
 

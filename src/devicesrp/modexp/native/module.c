@@ -66,25 +66,27 @@ static const fixed_table *table_arg(ModulusObject *self, PyObject *obj, int *bad
 }
 
 static int Modulus_init(ModulusObject *self, PyObject *args, PyObject *kwds) {
-    static char *kwlist[] = {"n", "path", NULL};
+    static char *kwlist[] = {"n", "path", "generic", NULL};
     const char *n, *path;
     Py_ssize_t n_len;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y#s", kwlist, &n, &n_len, &path)) return -1;
-    int ifma;
+    int generic = 0; /* portable path: refuse MULX/ADX even where the CPU has it (tests) */
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y#s|p", kwlist, &n, &n_len, &path, &generic))
+        return -1;
+    int kernel;
     if (strcmp(path, "portable") == 0) {
-        ifma = 0;
+        kernel = !generic && cpu_has_adx() ? KERNEL_ADX : KERNEL_GENERIC;
     } else if (strcmp(path, "ifma") == 0) {
         if (!cpu_has_ifma()) {
             PyErr_SetString(PyExc_RuntimeError, "this CPU (or OS) does not support AVX-512 IFMA");
             return -1;
         }
-        ifma = 1;
+        kernel = KERNEL_IFMA;
     } else {
         PyErr_SetString(PyExc_ValueError, "path must be 'portable' or 'ifma'");
         return -1;
     }
     mont_free(&self->ctx);
-    int rc = mont_init(&self->ctx, (const unsigned char *)n, (size_t)n_len, ifma);
+    int rc = mont_init(&self->ctx, (const unsigned char *)n, (size_t)n_len, kernel);
     if (rc == -1) {
         PyErr_SetString(PyExc_ValueError, "modulus must be odd, > 1 and at most 8192 bits");
         return -1;
@@ -339,6 +341,14 @@ static PyObject *Modulus_get_path(ModulusObject *self, void *closure) {
     return PyUnicode_FromString(self->ctx.kernel->name);
 }
 
+static PyObject *Modulus_get_kernel(ModulusObject *self, void *closure) {
+    (void)closure;
+    const kernel_t *k = self->ctx.kernel;
+    return PyUnicode_FromString(k == &kernel_ifma  ? "AVX-512 IFMA, 52-bit digits"
+                                : k == &kernel_adx ? "64-bit limbs, MULX/ADX"
+                                                   : "64-bit limbs, C");
+}
+
 static PyMethodDef Modulus_methods[] = {
     {"powmod_secret", (PyCFunction)Modulus_powmod_secret, METH_VARARGS,
      "powmod_secret(base, exp, exp_bits) -> bytes: base^exp, fixed window, constant time"},
@@ -360,6 +370,7 @@ static PyMethodDef Modulus_methods[] = {
 static PyGetSetDef Modulus_getset[] = {
     {"nbytes", (getter)Modulus_get_nbytes, NULL, "byte length of N", NULL},
     {"path", (getter)Modulus_get_path, NULL, "the multiplier kernel: portable or ifma", NULL},
+    {"kernel", (getter)Modulus_get_kernel, NULL, "the multiplier kernel in words", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -442,9 +453,17 @@ static PyObject *core_cpu_has_ifma(PyObject *mod, PyObject *unused) {
     return PyBool_FromLong(cpu_has_ifma());
 }
 
+static PyObject *core_cpu_has_adx(PyObject *mod, PyObject *unused) {
+    (void)mod;
+    (void)unused;
+    return PyBool_FromLong(cpu_has_adx());
+}
+
 static PyMethodDef core_methods[] = {
     {"cpu_has_ifma", core_cpu_has_ifma, METH_NOARGS,
      "True when CPUID and XGETBV say AVX-512 IFMA may be used"},
+    {"cpu_has_adx", core_cpu_has_adx, METH_NOARGS,
+     "True when the portable path uses MULX/ADX (BMI2 and ADX in CPUID)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -93,7 +93,7 @@ static void to_elem(const mont_ctx *ctx, limb_t *r, const limb_t *limbs) {
     }
 }
 
-int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int use_ifma) {
+int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int kernel) {
     memset(ctx, 0, sizeof *ctx);
     while (n_len > 0 && n_be[0] == 0) { n_be++; n_len--; }
     if (n_len == 0 || n_len > MAX_MODULUS_BITS / 8 || !(n_be[n_len - 1] & 1)) return -1;
@@ -108,7 +108,7 @@ int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int use_if
     for (int i = 0; i < 5; i++) inv *= 2 - ctx->n[0] * inv;
     ctx->n0 = (limb_t)0 - inv;
     size_t rbits;
-    if (use_ifma) {
+    if (kernel == KERNEL_IFMA) {
         ctx->kernel = &kernel_ifma;
         /* Room for inputs up to 2^(8 nbytes) and for lazily reduced values below 2N. */
         ctx->digits = (ctx->nbits + 8 + 51) / 52;
@@ -116,7 +116,7 @@ int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int use_if
         ctx->k0 = ctx->n0 & (((limb_t)1 << 52) - 1);
         rbits = 52 * ctx->digits;
     } else {
-        ctx->kernel = &kernel_portable;
+        ctx->kernel = kernel == KERNEL_ADX ? &kernel_adx : &kernel_portable;
         ctx->width = ctx->nlimbs;
         rbits = 64 * ctx->nlimbs;
     }
