@@ -96,7 +96,11 @@ def make_env(
     settings = settings or PoolSettings(POOL, devices=TRACK_REPLACE_MFA)
     if store.get_pool(settings.pool_id) is None:
         idp.create_pool(settings, "test")
-    client = idp.create_client(settings.pool_id, CLIENT, generate_secret=with_secret)
+    existing = store.get_client(CLIENT)
+    if existing is None:
+        client = idp.create_client(settings.pool_id, CLIENT, generate_secret=with_secret)
+    else:
+        client = AppClient(existing.client_id, existing.pool_id, existing.secret, existing.name)
     return Env(store, clock, rt, idp, client, settings.pool_id)
 
 

@@ -140,7 +140,11 @@ def _invalid() -> NotAuthorizedError:
     return NotAuthorizedError("Invalid Refresh Token")
 
 
-def _lookup(rt: Runtime, token: object, client: AppClient) -> RefreshTokenRecord:
+def _lookup(
+    rt: Runtime, token: object, client: AppClient
+) -> tuple[RefreshTokenRecord, bytes | None]:
+    """The live record of ``token``, and the successor it was rotated to if this is the one
+    retry allowed within the grace period."""
     if (
         not isinstance(token, str)
         or not token.startswith(_PREFIX)
@@ -151,16 +155,17 @@ def _lookup(rt: Runtime, token: object, client: AppClient) -> RefreshTokenRecord
     record = rt.store.get_refresh_token(_hash(token))
     if record is None or record.client_id != client.client_id or rt.now() >= record.expires_at:
         raise _invalid()
-    if record.revoked:
-        # One retry of a token rotated a moment ago, if its successor is still alive.
-        ticket = rt.store.take_ticket(_grace_id(record), kind=_GRACE_KIND, now=rt.now())
-        successor = None
-        if ticket is not None:
-            successor_hash = bytes.fromhex(str(ticket.payload.get("successor", "")))
-            successor = rt.store.get_refresh_token(successor_hash)
-        if successor is None or successor.revoked:
-            raise NotAuthorizedError("Refresh Token has been revoked")
-    return record
+    if not record.revoked:
+        return record, None
+    # One retry of a token rotated a moment ago, if its successor is still alive.
+    ticket = rt.store.take_ticket(_grace_id(record), kind=_GRACE_KIND, now=rt.now())
+    successor = None
+    if ticket is not None:
+        successor_hash = bytes.fromhex(str(ticket.payload.get("successor", "")))
+        successor = rt.store.get_refresh_token(successor_hash)
+    if successor is None or successor.revoked:
+        raise NotAuthorizedError("Refresh Token has been revoked")
+    return record, successor.token_hash
 
 
 def _grace_id(record: RefreshTokenRecord) -> str:
@@ -176,7 +181,7 @@ def refresh(
     device_key: str | None,
 ) -> AuthenticationResult:
     """REFRESH_TOKEN_AUTH / GetTokensFromRefreshToken (SECRET_HASH is the caller's check)."""
-    record = _lookup(rt, token, client)
+    record, lost_successor = _lookup(rt, token, client)
     if record.device_key is not None and device_key != record.device_key:
         raise _invalid()
     user = rt.store.get_user_by_sub(pool.pool_id, record.user_sub)
@@ -193,7 +198,10 @@ def refresh(
             origin_jti=record.origin_jti,
             with_refresh=pool.refresh_rotation,
         )
-        if pool.refresh_rotation and result.refresh_token is not None:
+        if lost_successor is not None:
+            # The retry replaces the successor whose response was lost; no further grace.
+            rt.store.revoke_refresh_token(lost_successor)
+        elif pool.refresh_rotation and result.refresh_token is not None:
             rt.store.revoke_refresh_token(record.token_hash)
             rt.store.put_ticket(
                 TicketRecord(
@@ -209,7 +217,7 @@ def refresh(
 def revoke(rt: Runtime, pool: PoolSettings, client: AppClient, token: object) -> None:
     """RevokeToken: the refresh token, its family and the access tokens issued from it."""
     try:
-        record = _lookup(rt, token, client)
+        record, _ = _lookup(rt, token, client)
     except NotAuthorizedError:
         return  # RFC 7009 §2.2: an invalid token is not an error for revocation
     with rt.store.transaction():
