@@ -90,12 +90,51 @@ def pg_url() -> str:
 
 
 def truncate_all(url: str) -> None:
-    """Empty every table of the schema in ``url`` except the migration log."""
+    """Empty every table of the schema in ``url`` except the migration log.
+
+    DELETE, children first, rather than TRUNCATE: on tables this small it is several times faster.
+    """
     with _connect(url) as conn:
-        rows = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            " AND tablename <> 'schema_migrations'"
-        ).fetchall()
-        if rows:
-            names = ", ".join(f'"{r[0]}"' for r in rows)
-            conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        present = {
+            r[0]
+            for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            ).fetchall()
+        }
+        present.discard("schema_migrations")
+        # Known tables children first; any table a later migration adds, after them.
+        order = [t for t in _CHILDREN_FIRST if t in present]
+        order += sorted(present - set(order))
+        with conn.transaction():
+            for table in order:
+                conn.execute(f'DELETE FROM "{table}"')
+
+
+_CHILDREN_FIRST = (
+    "refresh_tokens",
+    "devices",
+    "users",
+    "clients",
+    "pools",
+    "consumed",
+    "tickets",
+    "lockouts",
+    "wrapped_keys",
+    "outbox",
+)
+
+
+def shared_store():  # type: ignore[no-untyped-def]
+    """One store on this run's schema, emptied on each call (reopening per test is slow)."""
+    from devicesrp.store import open_store
+
+    url = pg_url()
+    store = _stores.get(url)
+    if store is None:
+        store = _stores[url] = open_store(url, pool_size=4)
+        atexit.register(store.close)
+    truncate_all(url)
+    return store
+
+
+_stores: dict[str, object] = {}

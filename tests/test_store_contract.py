@@ -32,9 +32,8 @@ POOL = t.POOL
 def open_backend(kind: str, tmp_path: Path) -> SqlStore:
     if kind == "sqlite":
         return open_store(f"sqlite:///{tmp_path}/store.db", pool_size=4)
-    url = pgutil.pg_url()
-    pgutil.truncate_all(url)
-    return open_store(url, pool_size=4)
+    store: SqlStore = pgutil.shared_store()
+    return store
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -44,7 +43,8 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     s = open_backend(request.param, tmp_path)
     yield s
-    s.close()
+    if request.param == "sqlite":
+        s.close()  # the PostgreSQL store is shared by the run (pgutil.shared_store)
 
 
 @pytest.fixture

@@ -100,12 +100,10 @@ SCENARIOS = [
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     if request.param == "sqlite":
         s = open_store(f"sqlite:///{tmp_path}/faults.db", pool_size=2)
+        yield s
+        s.close()
     else:
-        url = pgutil.pg_url()
-        pgutil.truncate_all(url)
-        s = open_store(url, pool_size=2)
-    yield s
-    s.close()
+        yield pgutil.shared_store()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
