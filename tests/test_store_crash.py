@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import random
 import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pgutil
 from counts import count
 from devicesrp.store import open_store
 from devicesrp.store import testing as t
-from devicesrp.store.crashloop import fork_writer, run_crash_cycles
+from devicesrp.store.crashloop import exec_writer, fork_writer, run_crash_cycles
 
 UNITS_PER_CYCLE = 1000  # index space per writer run: a restart never redoes an in-flight unit
 SUB = t.user(1).sub
@@ -168,3 +169,44 @@ def test_postgres_survives_sigkill_cycles() -> None:
     print(f"postgresql crash cycles: {report}")
     assert report.killed_running >= cycles * 0.9
     assert report.acks >= cycles // 4
+
+
+EXEC_WRITER = """
+import sys
+from devicesrp.store import open_store
+store = open_store(sys.argv[1], pool_size=1)
+print("ready", flush=True)
+base = int(sys.argv[2]) * 100000
+for i in range(base, base + 100000):
+    store.consume_once("exec", b"e%d" % i, expires_at=9e9)
+    print(f"e {i}", flush=True)
+"""
+
+
+def test_exec_writer_drives_any_process(tmp_path: Path) -> None:
+    """The same loop over a separately started interpreter (how the server process is driven)."""
+    path = tmp_path / "exec.db"
+    url = f"sqlite:///{path}"
+    open_store(url).close()
+
+    def verify(acked: list[str]) -> None:
+        conn = sqlite3.connect(path)
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            have = {bytes(r[0]) for r in conn.execute("SELECT item FROM consumed").fetchall()}
+        finally:
+            conn.close()
+        for line in acked:
+            assert b"e%d" % int(line.split()[1]) in have, f"acknowledged {line} lost"
+
+    cycles = count(ci=4, soak=40)
+    report = run_crash_cycles(
+        lambda cycle: exec_writer([sys.executable, "-c", EXEC_WRITER, url, str(cycle)]),
+        verify,
+        cycles=cycles,
+        max_delay=0.1,
+        rng=random.Random(8),
+        ready_line="ready",
+        early_kill_every=cycles + 1,
+    )
+    assert report.killed_running == cycles and report.acks >= 1
