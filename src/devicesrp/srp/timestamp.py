@@ -12,7 +12,8 @@ way the service reads the field: day-of-week is read but ignored, English month 
 ``format_timestamp(parse_timestamp(text))``, so any non-canonical spelling fails as a wrong
 signature while unparsable text is an ``InvalidTimestampError``. Project decisions (not
 established by any source): named zones other than UTC/GMT/UT/Z are unparsable; years are
-1970..9999 with four digits; text is ASCII and at most 64 characters.
+1970..9999 with four digits; day and time fields have one or two digits; fields are separated by
+single spaces; text is ASCII and at most 64 characters.
 """
 
 from __future__ import annotations
