@@ -21,6 +21,7 @@ from ..server.provider import IdentityProvider
 from ..server.runtime import Runtime, live_runtime
 from ..server.vault import KIND_FAKE_SALT, KIND_TOTP
 from ..store import open_store, sqlite_path
+from . import profiling
 from .app import PublicDocs, Service
 from .config import ServiceConfig
 from .console import console_app
@@ -81,6 +82,7 @@ def open_domain(config: ServiceConfig) -> tuple[Service, Callable[[], None]]:
     except BaseException:
         store.close()
         raise
+    profiling.install(service, store)  # a no-op unless DEVICESRP_PROFILE_DIR is set
     return service, store.close
 
 

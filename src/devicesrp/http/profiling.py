@@ -1,0 +1,87 @@
+"""CPU accounting for the service benchmark, off unless ``DEVICESRP_PROFILE_DIR`` is set.
+
+Each worker keeps exclusive CPU time (``time.thread_time``; a nested category's time is taken out
+of its parent's) for: ``engine`` (the SRP server engine), ``jwt`` (signing and verifying tokens),
+``storage`` (every store call) and ``handler`` (the rest of the operations). On SIGUSR1 it writes
+the totals to ``<dir>/<pid>.json``; the benchmark reads them with the process's own utime+stime,
+whose remainder is the HTTP stack (uvicorn, Starlette, parsing, logging).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..protocol import ServerEngine
+from ..server.tokens import TokenIssuer
+from .app import Service
+
+PROFILE_ENV = "DEVICESRP_PROFILE_DIR"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Ledger:
+    """Exclusive CPU seconds and call counts per category, for this process."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def wrap(self, category: str, fn: F) -> F:
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            stack: list[float] = self._local.__dict__.setdefault("stack", [])
+            stack.append(0.0)
+            start = time.thread_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                elapsed = time.thread_time() - start
+                own = elapsed - stack.pop()
+                if stack:
+                    stack[-1] += elapsed
+                with self._lock:
+                    self.totals[category] = self.totals.get(category, 0.0) + own
+                    self.calls[category] = self.calls.get(category, 0) + 1
+
+        return timed  # type: ignore[return-value]
+
+    def dump(self, directory: Path) -> None:
+        with self._lock:
+            doc = {"pid": os.getpid(), "cpu": dict(self.totals), "calls": dict(self.calls)}
+        tmp = directory / f".{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(doc))
+        tmp.replace(directory / f"{os.getpid()}.json")
+
+
+def install(service: Service, store: Any) -> None:
+    """Instrument this process when ``DEVICESRP_PROFILE_DIR`` is set (benchmarks only)."""
+    directory = os.environ.get(PROFILE_ENV)
+    if not directory:
+        return
+    ledger = Ledger()
+    for name in ("begin", "finish"):
+        setattr(ServerEngine, name, ledger.wrap("engine", getattr(ServerEngine, name)))
+    for name in ("_sign", "verify_access"):
+        setattr(TokenIssuer, name, ledger.wrap("jwt", getattr(TokenIssuer, name)))
+    for name in dir(store):
+        attr = getattr(store, name)
+        if not name.startswith("_") and callable(attr) and name != "transaction":
+            setattr(store, name, ledger.wrap("storage", attr))
+    service.operations = {
+        name: replace(op, handler=ledger.wrap("handler", op.handler))
+        for name, op in service.operations.items()
+    }
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGUSR1, lambda *_: ledger.dump(path))
