@@ -29,6 +29,7 @@ from devicesrp.errors import (
     AuthenticationError,
     ChallengeNotHandledError,
     DeviceNotFoundError,
+    InvalidParameterError,
     RemoteProtocolError,
     ServiceError,
 )
@@ -144,6 +145,16 @@ def test_opt_in_pool_follows_the_remember_policy(
     updates = service.sent("UpdateDeviceStatus")
     assert [u["DeviceRememberedStatus"] for u in updates] == (["remembered"] if remembered else [])
     assert client.stored_device("alice") is not None  # tracked either way
+
+
+def test_ask_without_a_callback_is_refused_before_any_request(
+    service: MiniCognito, url: str
+) -> None:
+    with pytest.raises(InvalidParameterError):
+        make(url, remember="ask").sign_in("alice", PASSWORD)
+    with pytest.raises(InvalidParameterError):
+        make(url, remember="sometimes")
+    assert service.requests == []
 
 
 def test_always_pool_with_never_marks_the_device_not_remembered(

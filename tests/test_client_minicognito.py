@@ -467,7 +467,7 @@ def _handler(service: MiniCognito) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def serving(service: MiniCognito) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(service))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"

@@ -196,6 +196,9 @@ class Client:
             raise InvalidTypeError("password", "str", password)
         callbacks = callbacks if callbacks is not None else self.callbacks
         policy = self.remember if remember is None else RememberPolicy.parse(remember)
+        if policy is RememberPolicy.ASK and callbacks.remember_device is None:
+            # Caught before any request: a sign-in must not end with nobody to ask.
+            raise InvalidParameterError("remember", "'ask' needs Callbacks.remember_device")
         name = self.device_name if device_name is None else _text("device_name", device_name)
         key = self._key(username)
         device = self.store.load(key)
