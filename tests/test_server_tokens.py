@@ -4,6 +4,7 @@ out, signing- and sealing-key rotation without breaking sign-ins in flight, the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -71,8 +72,6 @@ def test_refresh_keeps_the_token_and_its_device_binding(env: Env) -> None:
 def test_refresh_token_is_stored_hashed(env: Env) -> None:
     result = password_login(env, "alice")
     assert result.refresh_token is not None
-    import hashlib
-
     record = env.store.get_refresh_token(hashlib.sha256(result.refresh_token.encode()).digest())
     assert record is not None and record.client_id == CLIENT
 
