@@ -65,8 +65,10 @@ class Gatekeeper:
         clock: Callable[[], float] = time.time,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
         policy: LockoutPolicy | None = None,
+        max_sessions: int = MAX_SESSIONS,
     ) -> None:
         self._store = store
+        self._max_sessions = max_sessions
         self._keys = tuple(admin_keys)
         self._clock = clock
         self._random = random_bytes
@@ -121,7 +123,7 @@ class Gatekeeper:
             _session_key(sid),
             now=self._clock(),
             lock_for=lambda _: float(expires) - self._clock(),
-            max_keys=MAX_SESSIONS,
+            max_keys=self._max_sessions,
         )
         cookie = f"{sid}.{expires}.{self._mac('session', sid, str(expires))}"
         return cookie, ConsoleSession(sid, float(expires), self._mac("csrf", sid))
