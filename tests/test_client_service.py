@@ -481,3 +481,53 @@ def test_a_missing_server_proof_is_refused_only_when_required(svc: Service) -> N
         lenient = Client(pool_id, client_id, store=MemoryDeviceStore(), endpoint_url=url)
         result = lenient.sign_in("alice", PASSWORD)
         assert result.server_proofs == 0 and result.new_device  # Cognito sends no proof either
+
+
+def test_sms_mfa_code_from_the_outbox_then_replaced_by_the_device(svc: Service) -> None:
+    import re
+
+    from devicesrp.store import open_store
+
+    db_url = getattr(svc, "db_url", None) or f"sqlite:///{svc.log_path.parent / 'service.sqlite3'}"
+    pool_id, client_id, _ = make_pool(svc)
+    admin = svc.admin()
+    admin.set_user_pool_mfa_config(
+        UserPoolId=pool_id,
+        SmsMfaConfiguration={"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::0:role/sns"}},
+        MfaConfiguration="ON",
+    )
+    admin.admin_create_user(
+        UserPoolId=pool_id,
+        Username="sam",
+        TemporaryPassword=PASSWORD,
+        UserAttributes=[{"Name": "phone_number", "Value": "+15555550100"}],
+        MessageAction="SUPPRESS",
+    )
+    admin.admin_set_user_password(
+        UserPoolId=pool_id, Username="sam", Password=PASSWORD, Permanent=True
+    )
+    admin.admin_set_user_mfa_preference(
+        UserPoolId=pool_id, Username="sam", SMSMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    destinations: list[str | None] = []
+    last_id = [0]
+
+    def sms(destination: str | None) -> str:
+        destinations.append(destination)
+        store = open_store(db_url)
+        try:
+            messages = store.read_outbox(pool_id, after_id=last_id[0])
+        finally:
+            store.close()
+        assert messages, "no SMS in the outbox"
+        last_id[0] = messages[-1].message_id
+        found = re.search(r"\b(\d{6})\b", messages[-1].body)
+        assert found is not None
+        return found.group(1)
+
+    client = client_for(svc, pool_id, client_id)
+    first = client.sign_in("sam", PASSWORD, callbacks=Callbacks(sms_code=sms))
+    assert first.new_device and len(destinations) == 1
+    assert destinations[0] is not None and destinations[0].endswith("0100")
+    second = client.sign_in("sam", PASSWORD, callbacks=Callbacks(sms_code=sms))
+    assert second.device_authenticated and len(destinations) == 1  # no SMS this time
