@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pgutil
 from devicesrp.server.config import AppClient, DeviceConfiguration, PoolSettings
@@ -260,3 +262,60 @@ def device_login(env: Env, username: str, device: Device) -> AuthenticationResul
     out = s.respond(s.device_srp_auth(device))
     assert out.challenge is not None and out.challenge.name.value == "DEVICE_PASSWORD_VERIFIER"
     return tokens_of(s.respond(s.device_proof(device)))
+
+
+# -- a second process serving the same store (scale-out tests) ------------------------------------
+def serve_domain(url: str, kek: bytes, conn: Any) -> None:
+    """Child-process loop: run IdentityProvider methods sent over ``conn`` at the sent time."""
+    from devicesrp.server.errors import DomainError
+
+    store = open_store(url, pool_size=4)
+    clock = Clock()
+    rt = Runtime(store=store, kek=Kek(kek), issuer_base="http://127.0.0.1:9229", clock=clock)
+    idp = IdentityProvider(rt)
+    try:
+        while True:
+            message = conn.recv()
+            if message is None:
+                break
+            now, method, args, kwargs = message
+            clock.now = now
+            try:
+                conn.send(("ok", getattr(idp, method)(*args, **kwargs)))
+            except DomainError as exc:
+                conn.send(("err", exc.cognito_type, exc.message))
+            except Exception as exc:  # report, keep serving
+                conn.send(("crash", type(exc).__name__, str(exc)[:200]))
+    finally:
+        store.close()
+
+
+class RemoteDomain:
+    """The IdentityProvider of another process, called like the local one."""
+
+    def __init__(self, conn: Any, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def __getattr__(self, method: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                self._conn.send((self._clock(), method, args, kwargs))
+                reply = self._conn.recv()
+            if reply[0] == "ok":
+                return reply[1]
+            if reply[0] == "err":
+                from devicesrp.server import errors
+
+                cls = next(
+                    c
+                    for c in vars(errors).values()
+                    if isinstance(c, type)
+                    and issubclass(c, errors.DomainError)
+                    and c.cognito_type == reply[1]
+                )
+                raise cls(reply[2])
+            raise RuntimeError(f"worker crashed: {reply[1]}: {reply[2]}")
+
+        return call
