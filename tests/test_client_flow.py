@@ -572,10 +572,18 @@ def test_endpoint_from_the_boto3_environment_variable(
 
 
 def test_an_unreachable_endpoint_is_a_service_error() -> None:
+    from botocore.config import Config
+
     client = Client(
-        POOL_ID, CLIENT_ID, store=MemoryDeviceStore(), endpoint_url="http://127.0.0.1:9"
+        POOL_ID,
+        CLIENT_ID,
+        store=MemoryDeviceStore(),
+        endpoint_url="http://127.0.0.1:9",
+        boto_config=Config(
+            retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2
+        ),
     )
-    client.cognito.meta.config.retries = {"max_attempts": 1}
+    assert client.cognito.meta.config.retries["total_max_attempts"] == 1
     with pytest.raises(ServiceError) as caught:
         client.sign_in("alice", PASSWORD)
     assert PASSWORD not in str(caught.value)

@@ -114,6 +114,7 @@ class Client:
         cognito: Any = None,
         region: str | None = None,
         endpoint_url: str | None = None,
+        boto_config: Any = None,
         require_server_proof: bool = False,
         remember: RememberPolicy | str = RememberPolicy.ALWAYS,
         device_name: str | None = None,
@@ -121,8 +122,11 @@ class Client:
         entropy: Callable[[int], bytes] | None = None,
         clock: Callable[[], int] | None = None,
     ) -> None:
-        """``entropy`` and ``clock`` replace ``secrets`` and the system clock (the
-        deterministic twin, for known-answer tests; see ``signin.Sources``)."""
+        """``cognito``: a ready boto3 ``cognito-idp`` client; else one is built from ``region``,
+        ``endpoint_url`` and ``boto_config`` (a ``botocore.config.Config``: retries, timeouts),
+        with boto3's environment and config files filling the rest. ``entropy`` and ``clock``
+        replace ``secrets`` and the system clock (the deterministic twin, for known-answer
+        tests; see ``signin.Sources``)."""
         pool_name(_text("user_pool_id", user_pool_id, 55))
         self.user_pool_id = user_pool_id
         self.client_id = _text("client_id", client_id, 128)
@@ -140,7 +144,7 @@ class Client:
         self._sources = Sources(entropy, clock)
         self.store: DeviceStore = store if store is not None else FileDeviceStore()
         self.cognito = cognito or cognito_client(
-            user_pool_id, region=region, endpoint_url=endpoint_url
+            user_pool_id, region=region, endpoint_url=endpoint_url, config=boto_config
         )
 
     def __repr__(self) -> str:

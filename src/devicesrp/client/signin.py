@@ -207,7 +207,8 @@ def run_sign_in(
             proofs += last_proven
             device_done = True
         elif name == "DEVICE_SRP_AUTH":
-            raise RemoteProtocolError("ChallengeName", "DEVICE_SRP_AUTH without a stored device")
+            reason = "a second device step" if device_done else "no stored device to answer it"
+            raise RemoteProtocolError("ChallengeName", f"unexpected DEVICE_SRP_AUTH: {reason}")
         else:
             step = _interactive_step(ctx, step, echo_name)
     raise RemoteProtocolError("ChallengeName", f"more than {MAX_CHALLENGE_STEPS} challenges")
