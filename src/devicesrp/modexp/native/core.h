@@ -22,6 +22,8 @@ typedef struct {
     /* r = a * b / R mod N (elements; r may alias a or b). */
     void (*mul)(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb_t *b);
     void (*sqr)(const mont_ctx *ctx, limb_t *r, const limb_t *a);
+    /* r = table[index] by a masked read of all entries elements (constant time in index). */
+    void (*scan)(const mont_ctx *ctx, limb_t *r, const limb_t *table, size_t entries, limb_t index);
 } kernel_t;
 
 struct mont_ctx {
@@ -74,7 +76,7 @@ int exp_secret(const mont_ctx *ctx, limb_t *r, const limb_t *base, const unsigne
                size_t exp_len, size_t exp_bits);
 int exp_public(const mont_ctx *ctx, limb_t *r, const limb_t *base, const unsigned char *exp,
                size_t exp_len);
-void table_scan(limb_t *r, const limb_t *table, size_t entries, size_t width, limb_t index);
+void table_scan(const mont_ctx *ctx, limb_t *r, const limb_t *table, size_t entries, limb_t index);
 limb_t exp_window(const unsigned char *exp, size_t exp_len, size_t pos, size_t w);
 
 /* fixed.c: fixed-base tables of windowed powers, read with masked full-row scans. */

@@ -19,7 +19,9 @@ limb_t exp_window(const unsigned char *exp, size_t exp_len, size_t pos, size_t w
     return v;
 }
 
-void table_scan(limb_t *r, const limb_t *table, size_t entries, size_t width, limb_t index) {
+/* The portable kernels' scan: whole elements, every entry read, selection by mask. */
+void table_scan(const mont_ctx *ctx, limb_t *r, const limb_t *table, size_t entries, limb_t index) {
+    size_t width = ctx->width;
     memset(r, 0, width * sizeof(limb_t));
     for (size_t j = 0; j < entries; j++) {
         limb_t mask = ct_barrier(ct_eq((limb_t)j, index));
@@ -57,10 +59,10 @@ int exp_secret(const mont_ctx *ctx, limb_t *r, const limb_t *base, const unsigne
         }
     }
     size_t windows = (exp_bits + w - 1) / w;
-    table_scan(r, table, entries, width, exp_window(exp, exp_len, (windows - 1) * w, w));
+    k->scan(ctx, r, table, entries, exp_window(exp, exp_len, (windows - 1) * w, w));
     for (size_t i = windows - 1; i-- > 0;) {
         for (size_t s = 0; s < w; s++) k->sqr(ctx, r, r);
-        table_scan(pick, table, entries, width, exp_window(exp, exp_len, i * w, w));
+        k->scan(ctx, pick, table, entries, exp_window(exp, exp_len, i * w, w));
         k->mul(ctx, r, r, pick);
     }
     elem_free(ctx, table, entries + 1);

@@ -80,11 +80,11 @@ int fixed_pow(const mont_ctx *ctx, const fixed_table *t, limb_t *r, const unsign
      * public; it is the declared size of the secret, not its value) */
     size_t rows = (8 * exp_len + w - 1) / w;
     if (rows > t->windows) rows = t->windows;
-    table_scan(r, t->table, entries, width, exp_window(exp, exp_len, 0, w));
+    const kernel_t *k = ctx->kernel;
+    k->scan(ctx, r, t->table, entries, exp_window(exp, exp_len, 0, w));
     for (size_t i = 1; i < rows; i++) {
-        table_scan(pick, t->table + i * entries * width, entries, width,
-                   exp_window(exp, exp_len, i * w, w));
-        ctx->kernel->mul(ctx, r, r, pick);
+        k->scan(ctx, pick, t->table + i * entries * width, entries, exp_window(exp, exp_len, i * w, w));
+        k->mul(ctx, r, r, pick);
     }
     ct_wipe(pick, sizeof pick);
     return 0;

@@ -132,9 +132,9 @@ static void sqr_adx(const mont_ctx *ctx, limb_t *r, const limb_t *a) {
     ct_wipe(t, sizeof t);
 }
 
-const kernel_t kernel_adx = {"portable", mul_adx, sqr_adx};
+const kernel_t kernel_adx = {"portable", mul_adx, sqr_adx, table_scan};
 
 #else
 int cpu_has_adx(void) { return 0; }
-const kernel_t kernel_adx = {"portable", NULL, NULL};
+const kernel_t kernel_adx = {"portable", NULL, NULL, NULL};
 #endif

@@ -100,11 +100,35 @@ IFMA_TARGET void amm(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb
     ct_wipe(t, sizeof t);
 }
 
+/* Masked full-table read, eight digits per instruction: every entry is loaded and ANDed with
+ * an all-ones or all-zero mask, so the addresses never depend on the index. */
+IFMA_TARGET void scan(limb_t *r, const limb_t *table, size_t entries, limb_t index,
+                      const size_t V) {
+    __m512i acc[V];
+#pragma GCC unroll 20
+    for (size_t k = 0; k < V; k++) acc[k] = _mm512_setzero_si512();
+    for (size_t j = 0; j < entries; j++) {
+        __m512i mask = _mm512_set1_epi64((long long)ct_barrier(ct_eq((limb_t)j, index)));
+        const limb_t *row = table + j * 8 * V;
+#pragma GCC unroll 20
+        for (size_t k = 0; k < V; k++) {
+            __m512i x = _mm512_loadu_si512((const void *)(row + 8 * k));
+            acc[k] = _mm512_or_si512(acc[k], _mm512_and_si512(x, mask));
+        }
+    }
+#pragma GCC unroll 20
+    for (size_t k = 0; k < V; k++) _mm512_storeu_si512((void *)(r + 8 * k), acc[k]);
+}
+
 /* One instance per vector count, so each gets its accumulators in registers. */
 #define AMM_V(v)                                                                              \
     __attribute__((target("avx512f,avx512ifma"))) static void amm_##v(                         \
         const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb_t *b) {                    \
         amm(ctx, r, a, b, v);                                                                  \
+    }                                                                                          \
+    __attribute__((target("avx512f,avx512ifma"))) static void scan_##v(                        \
+        limb_t *r, const limb_t *table, size_t entries, limb_t index) {                        \
+        scan(r, table, entries, index, v);                                                     \
     }
 AMM_V(1) AMM_V(2) AMM_V(3) AMM_V(4) AMM_V(5) AMM_V(6) AMM_V(7) AMM_V(8) AMM_V(9) AMM_V(10)
 AMM_V(11) AMM_V(12) AMM_V(13) AMM_V(14) AMM_V(15) AMM_V(16) AMM_V(17) AMM_V(18) AMM_V(19)
@@ -116,6 +140,18 @@ static const amm_fn AMM_BY_V[21] = {
     amm_11,   amm_12, amm_13, amm_14, amm_15, amm_16, amm_17, amm_18, amm_19, amm_20,
 };
 
+typedef void (*scan_fn)(limb_t *, const limb_t *, size_t, limb_t);
+static const scan_fn SCAN_BY_V[21] = {
+    NULL,     scan_1,  scan_2,  scan_3,  scan_4,  scan_5,  scan_6,  scan_7,  scan_8,  scan_9,
+    scan_10,  scan_11, scan_12, scan_13, scan_14, scan_15, scan_16, scan_17, scan_18, scan_19,
+    scan_20,
+};
+
+static void scan_ifma(const mont_ctx *ctx, limb_t *r, const limb_t *table, size_t entries,
+                      limb_t index) {
+    SCAN_BY_V[ctx->width / 8](r, table, entries, index);
+}
+
 static void mul_ifma(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb_t *b) {
     AMM_BY_V[ctx->width / 8](ctx, r, a, b);
 }
@@ -124,4 +160,4 @@ static void sqr_ifma(const mont_ctx *ctx, limb_t *r, const limb_t *a) {
     AMM_BY_V[ctx->width / 8](ctx, r, a, a);
 }
 
-const kernel_t kernel_ifma = {"ifma", mul_ifma, sqr_ifma};
+const kernel_t kernel_ifma = {"ifma", mul_ifma, sqr_ifma, scan_ifma};

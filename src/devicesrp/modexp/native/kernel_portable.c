@@ -134,4 +134,4 @@ static void sqr_portable(const mont_ctx *ctx, limb_t *r, const limb_t *a) {
     ct_wipe(t, sizeof t);
 }
 
-const kernel_t kernel_portable = {"portable", mul_portable, sqr_portable};
+const kernel_t kernel_portable = {"portable", mul_portable, sqr_portable, table_scan};
