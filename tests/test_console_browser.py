@@ -117,13 +117,16 @@ def all_css(driver: Any, selector: str) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
 
-def follow(driver: Any, element: Any) -> None:
-    """Click a link or submit button and wait until the next page has replaced this one."""
+def follow(driver: Any, element: Any, *keys: str) -> None:
+    """Click a link or button (or type ``keys`` into it) and wait for the next page."""
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     page = by_css(driver, "html")
-    element.click()
+    if keys:
+        element.send_keys(*keys)
+    else:
+        element.click()
     WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
     WebDriverWait(driver, 20).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
@@ -143,14 +146,63 @@ def path_of(driver: Any) -> str:
     return str(urllib.parse.urlsplit(driver.current_url).path)
 
 
+ACCESSIBILITY_PROBLEMS = """
+const problems = [];
+if (!document.documentElement.lang) problems.push('no lang');
+if (document.querySelectorAll('h1').length !== 1) problems.push('not one h1');
+if (document.querySelector('script')) problems.push('a script element');
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  if (el.labels.length === 0 && !el.getAttribute('aria-label')) {
+    problems.push('unlabelled ' + el.name);
+  }
+}
+for (const el of document.querySelectorAll('button, a')) {
+  if (!(el.getAttribute('aria-label') || el.textContent.trim())) {
+    problems.push('nameless ' + el.outerHTML);
+  }
+}
+for (const table of document.querySelectorAll('table')) {
+  if (!table.querySelector('caption')) problems.push('table without caption');
+}
+return problems;
+"""
+
+
+def check_accessible(driver: Any) -> None:
+    """Labelled controls, named buttons and links, captions, one h1, no script element."""
+    assert driver.execute_script(ACCESSIBILITY_PROBLEMS) == [], path_of(driver)
+
+
 def sign_in_console(driver: Any, svc: Service, target: str) -> None:
-    """Open ``target``; when sent to the sign-in form, fill it in with the admin key."""
+    """Open ``target``; when sent to the sign-in form, fill it in from the keyboard alone."""
+    from selenium.webdriver.common.keys import Keys
+
     driver.get(svc.url + target)
     if path_of(driver) == "/console/sign-in":
-        by_css(driver, "#key_id").send_keys(ADMIN_KEY_ID)
-        by_css(driver, "#secret").send_keys(ADMIN_SECRET)
-        follow(driver, by_css(driver, "form.stack button[type=submit]"))
+        check_accessible(driver)
+        # the key id field has focus on arrival; Tab reaches the secret, Enter submits
+        active = driver.switch_to.active_element
+        assert active.get_attribute("id") == "key_id"
+        active.send_keys(ADMIN_KEY_ID, Keys.TAB)
+        follow(driver, driver.switch_to.active_element, ADMIN_SECRET, Keys.ENTER)
     assert path_of(driver) == urllib.parse.urlsplit(target).path
+
+
+def tab_to(driver: Any, label: str) -> Any:
+    """Press Tab from the top of the page until the control named ``label`` has focus."""
+    from selenium.webdriver.common.keys import Keys
+
+    driver.execute_script("document.activeElement && document.activeElement.blur()")
+    body = by_css(driver, "body")
+    body.send_keys(Keys.TAB)
+    first = driver.switch_to.active_element
+    assert first.text == "Skip to content"  # the first stop is the skip link
+    for _ in range(60):
+        active = driver.switch_to.active_element
+        if label in (active.get_attribute("aria-label"), active.text):
+            return active
+        active.send_keys(Keys.TAB)
+    raise AssertionError(f"Tab never reached {label!r}")
 
 
 def sub_of(admin: Any, pool_id: str, username: str) -> str:
@@ -221,6 +273,7 @@ def test_operator_forgets_the_device_a_real_client_signed_in_with(
     sign_in_console(driver, svc, "/console/")
     assert by_css(driver, "h1").text == "User pools"
     pool_link = by_css(driver, f'a[href="/console/pools/{pool_id}"]')
+    check_accessible(driver)
     shot(driver, "pools")
     follow(driver, pool_link)
     assert path_of(driver) == f"/console/pools/{pool_id}"
@@ -230,6 +283,7 @@ def test_operator_forgets_the_device_a_real_client_signed_in_with(
     follow(driver, by_css(driver, "form.search button"))
     listed = [a.text for a in all_css(driver, "table tbody th a")]
     assert listed == ["dora", "doris"]
+    check_accessible(driver)
     shot(driver, "pool-search")
     follow(driver, by_css(driver, "table tbody th a"))  # dora
     assert by_css(driver, "h1").text == "User dora"
@@ -252,6 +306,7 @@ def test_operator_forgets_the_device_a_real_client_signed_in_with(
     for secret in (secrets_held.device_password, ADMIN_SECRET, second.tokens.access_token):
         assert secret not in page
     assert second.tokens.refresh_token is None or second.tokens.refresh_token not in page
+    check_accessible(driver)
     shot(driver, "user")
 
     # mark not remembered here -> the wire sees it; remembered on the wire -> the page shows it
@@ -276,9 +331,11 @@ def test_operator_forgets_the_device_a_real_client_signed_in_with(
     shot(driver, "forged-token")
     assert admin.admin_list_devices(UserPoolId=pool_id, Username="dora")["Devices"]
 
-    # forget it
+    # forget it, from the keyboard
+    from selenium.webdriver.common.keys import Keys
+
     driver.get(f"{svc.url}/console/pools/{pool_id}/users/{user_sub}")
-    click_button(driver, "Forget device: dora-laptop")
+    follow(driver, tab_to(driver, "Forget device: dora-laptop"), Keys.ENTER)
     assert by_css(driver, "p.notice").text.startswith("The device was forgotten.")
     assert all_css(driver, f'tr[data-device-key="{key}"]') == []
     assert admin.admin_list_devices(UserPoolId=pool_id, Username="dora")["Devices"] == []

@@ -196,6 +196,8 @@ def test_nothing_is_reachable_without_a_session(any_svc: Service) -> None:
     for page in pages[:3]:
         reply = op.get(page)
         assert reply.status == 200 and all(h in reply.headers for h in SECURITY_HEADERS)
+        policy = reply.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "script-src" not in policy  # no script runs
     assert key in op.get(user).body
     reply = op.post("/console/sign-out", {"csrf": op.get("/console/").form_token()})
     assert (reply.status, reply.headers["location"]) == (303, "/console/sign-in?done=signed-out")
@@ -366,6 +368,7 @@ def test_no_secret_is_ever_rendered(svc: Service, tmp_path_factory: pytest.TempP
         )
     )
     assert key in body and "work-phone" in body
+    assert "<script" not in body.lower()  # plain forms and links: nothing needs JavaScript
     secrets_ = [device.password, ADMIN_SECRET, op.cookie("devicesrp_console") or "-"]
     secrets_ += [tokens["AccessToken"], tokens["IdToken"], tokens["RefreshToken"]]
     for blob in (user.srp_salt, user.srp_verifier, stored.salt, stored.verifier):
