@@ -4,6 +4,7 @@ set of devices (ties in first-tracked time included) and any page size; plus URL
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,12 @@ SUB = t.user(1).sub
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> SqlStore:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlStore]:
     s = open_store(f"sqlite:///{tmp_path_factory.mktemp('paging')}/p.db")
     s.create_pool(t.pool())
     s.create_user(t.user(1))
-    return s
+    yield s
+    s.close()
 
 
 @settings(

@@ -98,6 +98,10 @@ class SqlCore:
     def dialect(self) -> str:
         return self._engine.dialect
 
+    def __repr__(self) -> str:
+        # Never the URL: a PostgreSQL URL may hold a password.
+        return f"<{type(self).__name__} {self.dialect}{' closed' if self._closed else ''}>"
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
