@@ -151,3 +151,26 @@ def test_backend_parity(tmp_path: Path) -> None:
     finally:
         lite.close()
         pg.close()
+
+
+def test_urls_with_passwords_stay_out_of_reprs_and_errors(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailableError) as caught:
+        open_store("postgresql://postgres:hunter2-secret@127.0.0.1:1/test", timeout=1.0)
+    assert "hunter2" not in str(caught.value) and "hunter2" not in repr(caught.value)
+    lite = open_store(f"sqlite:///{tmp_path}/r.db")
+    assert repr(lite) == "<SqlStore sqlite>"
+    lite.close()
+    assert repr(lite) == "<SqlStore sqlite closed>"
+
+
+@pytest.mark.postgres
+def test_postgres_store_repr_hides_the_url() -> None:
+    server = pgutil.require_postgres()
+    url = server.replace("postgresql://postgres@", "postgresql://postgres:hunter2-secret@")
+    if url == server:
+        pytest.skip("the test server URL has another user")
+    store = open_store(url, pool_size=1)
+    try:
+        assert "hunter2" not in repr(store) and repr(store) == "<SqlStore postgresql>"
+    finally:
+        store.close()
