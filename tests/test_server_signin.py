@@ -9,10 +9,18 @@ import jwt
 import pytest
 
 from devicesrp.server.config import PoolSettings
-from devicesrp.server.errors import NotAuthorizedError, ResourceNotFoundError
+from devicesrp.server.errors import (
+    InvalidParameterDomainError,
+    NotAuthorizedError,
+    ResourceNotFoundError,
+)
+from devicesrp.server.flow import InitiateAuthRequest, RespondRequest
+from devicesrp.srp.cognito import secret_hash
+from devicesrp.srp.groups import COGNITO_GROUP
 from test_server_harness import (
     CLIENT,
     POOL,
+    TRACK_REPLACE_MFA,
     Env,
     SignIn,
     confirm_new_device,
@@ -185,3 +193,104 @@ def test_tracking_off_ignores_devices(tmp_path: Path) -> None:
     assert result.new_device is None
     assert "device_key" not in jwt.decode(result.access_token, options={"verify_signature": False})
     store.close()
+
+
+N_HEX = format(COGNITO_GROUP.N, "x")
+
+
+@pytest.mark.parametrize(
+    ("srp_a", "error"),
+    [
+        ("0", NotAuthorizedError),
+        (N_HEX, NotAuthorizedError),
+        (format(2 * COGNITO_GROUP.N, "x"), NotAuthorizedError),
+        ("1", NotAuthorizedError),
+        (format(COGNITO_GROUP.N - 1, "x"), NotAuthorizedError),
+        ("", InvalidParameterDomainError),
+        ("zz", NotAuthorizedError),
+        ("-5", NotAuthorizedError),
+        ("0x10", NotAuthorizedError),
+        ("a" * 771, NotAuthorizedError),
+        ("١٢٣", NotAuthorizedError),
+    ],
+)
+def test_unsafe_or_malformed_srp_a_is_refused(env: Env, srp_a: str, error: type) -> None:
+    """Rows 1-2 through the domain: no challenge is issued for an unsafe or malformed A."""
+    params: dict[str, str | None] = {"USERNAME": "alice", "SRP_A": srp_a}
+    with pytest.raises(error):
+        env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "USER_SRP_AUTH", params))
+
+
+@pytest.mark.parametrize(
+    ("stamp", "error"),
+    [
+        ("Tue Jan 01 06:06:09 UTC 2019", NotAuthorizedError),  # zero-padded day
+        ("Wed Jan 1 06:06:09 UTC 2019", NotAuthorizedError),  # wrong weekday
+        ("not a timestamp", InvalidParameterDomainError),
+        ("x" * 100_000, InvalidParameterDomainError),
+    ],
+)
+def test_timestamp_format(env: Env, stamp: str, error: type) -> None:
+    """Row 12 through the domain: unparsable -> InvalidParameter; non-canonical -> NotAuthorized."""
+    s = SignIn(env, "alice")
+    s.initiate()
+    request = s.proof()
+    bad = RespondRequest(
+        request.client_id, request.challenge_name, {**request.responses, "TIMESTAMP": stamp}, None
+    )
+    with pytest.raises(error) as info:
+        env.idp.respond_to_auth_challenge(bad)
+    if error is InvalidParameterDomainError:
+        assert "TIMESTAMP" in info.value.message
+
+
+def test_ticket_switch_off_refuses_sessionless_device_step(tmp_path: Path) -> None:
+    store = open_backend("sqlite", tmp_path)
+    env = make_env(
+        store, PoolSettings(POOL, devices=TRACK_REPLACE_MFA, device_ticket_enabled=False)
+    )
+    env.idp.admin_create_user(POOL, "alice", "Corr3ct-horse!")
+    device = confirm_new_device(env, password_login(env, "alice"))
+    s = SignIn(env, "alice")
+    s.initiate()
+    s.respond(s.proof(device_key=device.key, with_session=False))
+    with pytest.raises(NotAuthorizedError):
+        s.respond(s.device_srp_auth(device, with_session=False, reuse_a=True))
+    store.close()
+
+
+def test_refresh_through_initiate_auth_checks_secret_hash(tmp_path: Path) -> None:
+    store = open_backend("sqlite", tmp_path)
+    env = make_env(store, with_secret=True)
+    view = env.idp.admin_create_user(POOL, "alice", "Corr3ct-horse!")
+    first = password_login(env, "alice")
+    assert env.client.secret is not None and first.new_device is not None
+    params: dict[str, str | None] = {
+        "REFRESH_TOKEN": first.refresh_token,
+        "DEVICE_KEY": first.new_device.device_key,
+    }
+    with pytest.raises(NotAuthorizedError):
+        env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "REFRESH_TOKEN_AUTH", params))
+    params["SECRET_HASH"] = secret_hash(env.client.secret, view.sub, CLIENT)
+    out = env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "REFRESH_TOKEN_AUTH", params))
+    assert tokens_of(out).refresh_token is None
+    with pytest.raises(NotAuthorizedError):  # GetTokensFromRefreshToken needs the secret
+        env.idp.get_tokens_from_refresh_token(
+            CLIENT, first.refresh_token, device_key=first.new_device.device_key
+        )
+    env.idp.get_tokens_from_refresh_token(
+        CLIENT,
+        first.refresh_token,
+        client_secret=env.client.secret,
+        device_key=first.new_device.device_key,
+    )
+    store.close()
+
+
+def test_unknown_client_and_flow(env: Env) -> None:
+    with pytest.raises(ResourceNotFoundError):
+        env.idp.initiate_auth(InitiateAuthRequest("nope", "USER_SRP_AUTH", {"USERNAME": "a"}))
+    with pytest.raises(InvalidParameterDomainError):
+        env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "USER_PASSWORD_AUTH", {"USERNAME": "a"}))
+    with pytest.raises(InvalidParameterDomainError):
+        env.idp.respond_to_auth_challenge(RespondRequest(CLIENT, "NEW_PASSWORD_REQUIRED", {}))

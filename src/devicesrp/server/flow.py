@@ -7,13 +7,9 @@ a JS client's ``"DEVICE_KEY": null`` means "no device", which differs from an ab
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..srp.cognito import secret_hash
-from ..store.records import UserRecord
-from .config import AppClient
 from .decision import Step
 from .errors import (
     InvalidParameterDomainError,
@@ -24,6 +20,7 @@ from .errors import (
 from .grants import AuthenticationResult
 from .identity import Principal
 from .runtime import Runtime
+from .secrethash import check_secret_hash, user_names
 
 __all__ = [
     "ABSENT",
@@ -101,19 +98,6 @@ def param(values: Mapping[str, str | None], name: str, *, required: bool = True)
     return value
 
 
-def check_secret_hash(client: AppClient, given: str | None, names: list[str]) -> None:
-    """SECRET_HASH = base64(HMAC-SHA256(client secret, name + client id)) over any of ``names``."""
-    if client.secret is None:
-        return
-    ok = False
-    if given is not None:
-        for name in names:
-            expected = secret_hash(client.secret, name, client.client_id)
-            ok |= hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
-    if not ok:
-        raise NotAuthorizedError(f"Unable to verify secret hash for client {client.client_id}")
-
-
 @dataclass(frozen=True)
 class LockTarget:
     """Whose failure counter a proof moves: a known user's, or an unknown name's (bounded)."""
@@ -153,11 +137,3 @@ def fail_proof(rt: Runtime, target: LockTarget) -> NotAuthorizedError:
 
 def succeed_proof(rt: Runtime, target: LockTarget) -> None:
     rt.store.reset_lockout(target.scope, target.key)
-
-
-def user_names(user: UserRecord) -> list[str]:
-    """Every name a SECRET_HASH may be computed over."""
-    names = [user.username, user.username_norm, user.sub]
-    if user.email:
-        names.append(user.email)
-    return names

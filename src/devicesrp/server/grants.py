@@ -22,6 +22,7 @@ from ..store.records import RefreshTokenRecord, TicketRecord, UserRecord
 from .config import AppClient, PoolSettings, parse_pool_id
 from .errors import NotAuthorizedError, ResourceNotFoundError
 from .runtime import Runtime
+from .secrethash import check_secret_hash, user_names
 from .tokens import AccessClaims
 from .userstate import revoke_origin, updated
 
@@ -179,14 +180,19 @@ def refresh(
     token: object,
     *,
     device_key: str | None,
+    secret_hash: str | None = None,
+    check_hash: bool = False,
 ) -> AuthenticationResult:
-    """REFRESH_TOKEN_AUTH / GetTokensFromRefreshToken (SECRET_HASH is the caller's check)."""
+    """REFRESH_TOKEN_AUTH (``check_hash``: SECRET_HASH over the user's names) and
+    GetTokensFromRefreshToken (whose caller checks the ClientSecret)."""
     record, lost_successor = _lookup(rt, token, client)
     if record.device_key is not None and device_key != record.device_key:
         raise _invalid()
     user = rt.store.get_user_by_sub(pool.pool_id, record.user_sub)
     if user is None or not user.enabled:
         raise _invalid()
+    if check_hash:
+        check_secret_hash(client, secret_hash, user_names(user))
     with rt.store.transaction():
         result = issue(
             rt,

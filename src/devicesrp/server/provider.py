@@ -161,6 +161,21 @@ class IdentityProvider:
         self._check_client_secret(client, client_secret)
         return grants.refresh(self.rt, pool, client, refresh_token, device_key=device_key)
 
+    # -- keys and housekeeping --------------------------------------------------------------------
+    def rotate_keys(self) -> dict[str, str]:
+        """Add a new current key of every kind (sign-ins and tokens in flight keep working);
+        returns {kind: new key id}. Retire old sealing/signing keys later with retire_keys."""
+        return self.rt.vault.rotate_all()
+
+    def retire_keys(self, kind: str, *, keep: int = 1) -> list[str]:
+        """Retire all but the ``keep`` newest keys of ``kind`` (``seal`` after a challenge
+        lifetime, ``jwt`` after the longest access/id token lifetime)."""
+        return self.rt.vault.retire_older(kind, keep=keep)
+
+    def purge_expired(self) -> int:
+        """Drop used challenge ids, spent tickets and long-expired refresh tokens."""
+        return self.rt.store.purge_expired(now=self.rt.now())
+
     def revoke_token(
         self, client_id: str, token: object, *, client_secret: str | None = None
     ) -> None:

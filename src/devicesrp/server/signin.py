@@ -73,7 +73,13 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
     if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
         token = param(params, "REFRESH_TOKEN")
         result = refresh(
-            rt, pool, client, token, device_key=param(params, "DEVICE_KEY", required=False)
+            rt,
+            pool,
+            client,
+            token,
+            device_key=param(params, "DEVICE_KEY", required=False),
+            secret_hash=param(params, "SECRET_HASH", required=False),
+            check_hash=True,
         )
         return AuthOutcome(result=result)
     if flow != "USER_SRP_AUTH":

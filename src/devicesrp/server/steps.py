@@ -272,8 +272,9 @@ def respond_mfa(rt: Runtime, request: RespondRequest, step: Step) -> AuthOutcome
     client, pool = rt.client(request.client_id)
     state = _open(rt, request, step, client)
     values = request.responses
-    user = _same_user(rt, pool, param(values, "USERNAME"), state.user_sub)
-    check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user))
+    typed = param(values, "USERNAME")
+    user = _same_user(rt, pool, typed, state.user_sub)
+    check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user, typed))
     code_name = "SMS_MFA_CODE" if step is Step.SMS_MFA else "SOFTWARE_TOKEN_MFA_CODE"
     code = param(values, code_name) or ""
     # The step's ticket is its attempt counter: taking it is atomic, so one answer at a time.
@@ -371,7 +372,9 @@ def device_srp_auth(rt: Runtime, request: RespondRequest) -> AuthOutcome:
             expires_at=rt.now_int() + pool.challenge_seconds,
             then=(Step.DEVICE_PASSWORD_VERIFIER, Step.TOKENS),
         )
-    check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user))
+    check_secret_hash(
+        client, param(values, "SECRET_HASH", required=False), user_names(user, username)
+    )
     _consume(rt, state)
     _, device = device_state(rt, pool, user, device_key)
     if device is None or device.salt is None or device.verifier is None:
@@ -434,7 +437,9 @@ def device_password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcom
     user = find_user(rt, pool, username)
     if user is None:
         raise incorrect_credentials()
-    check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user))
+    check_secret_hash(
+        client, param(values, "SECRET_HASH", required=False), user_names(user, username)
+    )
     lock = LockTarget(known=True, key=user_key(pool.pool_id, user.sub))
     context = ChallengeContext(
         Flow.DEVICE_PASSWORD, pool.pool_id, client.client_id, user.sub, device_key
