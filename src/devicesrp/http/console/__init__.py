@@ -8,11 +8,12 @@ autoescaped), usable without JavaScript and from the keyboard.
 
 Modules: ``sessions`` (operator sign-in with the configured admin keys, rate limit, sessions, CSRF),
 ``views`` (what the pages show and do, over the domain's IdentityProvider), ``forms`` (strict form
-parsing), ``routes`` (the Starlette app).
+parsing), ``render`` (templates, security headers), ``routes`` (the Starlette app).
 """
 
 from __future__ import annotations
 
-from .routes import PREFIX, console_app
+from .render import PREFIX
+from .routes import console_app
 
 __all__ = ["PREFIX", "console_app"]

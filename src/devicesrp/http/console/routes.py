@@ -13,18 +13,15 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from ...errors import InvalidParameterError
 from ...server.errors import DomainError
@@ -33,78 +30,16 @@ from ..clientaddr import ClientAddress
 from ..config import ServiceConfig
 from . import views
 from .forms import MAX_FORM_BYTES, FormError, parse_form, pool_update
+from .render import HERE, NOTICES, PREFIX, SecurityHeaders, safe_next, template_env
 from .sessions import SESSION_SECONDS, ConsoleSession, Gatekeeper
 
-PREFIX = "/console"
 SESSION_COOKIE = "devicesrp_console"
 SIGNIN_COOKIE = "devicesrp_console_signin"
-HERE = Path(__file__).resolve().parent
 log = logging.getLogger("devicesrp.http.console")
 
-NOTICES = {
-    "forgotten": "The device was forgotten. Its next sign-in starts without it.",
-    "remembered": "The device is now remembered.",
-    "not-remembered": "The device is now tracked but not remembered.",
-    "lockout-reset": "The user's sign-in lockout was reset.",
-    "pool-saved": "The pool settings were saved.",
-    "signed-out": "You are signed out.",
-}
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        b"frame-ancestors 'none'; base-uri 'none'",
-    ),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),  # "no-referrer" makes Chrome send Origin: null
-    (b"cache-control", b"no-store"),
-]
 _NOT_FOUND_TYPES = ("ResourceNotFoundException", "UserNotFoundException")
 
 Handler = Callable[[Request, ConsoleSession, dict[str, str]], Awaitable[Response]]
-
-
-def _iso(ts: float | None) -> str:
-    return "" if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-
-def _utc(ts: float | None) -> str:
-    if ts is None:
-        return "never"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path inside the console (never another site: ``//host`` or a scheme)."""
-    default = PREFIX + "/"
-    if not target or len(target) > 512 or not target.startswith(PREFIX + "/"):
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target or "//" in target:
-        return default
-    return target
-
-
-class SecurityHeaders:
-    """Adds the console's security headers to every response it sends."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                names = {name for name, _ in SECURITY_HEADERS}
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
-                message["headers"] = kept + SECURITY_HEADERS
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 class Console:
@@ -124,16 +59,7 @@ class Console:
         )
         self.secure = bool(config.tls_cert)
         self.addresses = ClientAddress(config.trusted_proxies)
-        self.env = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self.env.filters["iso"] = _iso
-        self.env.filters["utc"] = _utc
-        self.env.globals["prefix"] = PREFIX
+        self.env = template_env()
 
     # -- responses --------------------------------------------------------------------------------
     def page(
@@ -249,7 +175,7 @@ class Console:
             "sign_in.html",
             status,
             token=token,
-            next=_safe_next(request.query_params.get("next")),
+            next=safe_next(request.query_params.get("next")),
             enabled=self.gate.enabled,
             error=error,
         )
@@ -259,7 +185,7 @@ class Console:
     async def sign_in_page(self, request: Request) -> Response:
         session = await run_in_threadpool(self.gate.session, request.cookies.get(SESSION_COOKIE))
         if session is not None:
-            return RedirectResponse(_safe_next(request.query_params.get("next")), 303)
+            return RedirectResponse(safe_next(request.query_params.get("next")), 303)
         return self.sign_in_form(request)
 
     async def sign_in(self, request: Request) -> Response:
@@ -289,7 +215,7 @@ class Console:
             return self.sign_in_form(request, 401, "The key id or the secret is not right.")
         cookie, _ = result
         log.info("console: %s signed in from %s", key_id, address)
-        response = RedirectResponse(_safe_next(fields.get("next")), 303)
+        response = RedirectResponse(safe_next(fields.get("next")), 303)
         self.set_cookie(response, SESSION_COOKIE, cookie, SESSION_SECONDS)
         self.clear_cookie(response, SIGNIN_COOKIE)
         return response
