@@ -181,8 +181,10 @@ def test_opt_in_pool_and_the_remember_policy(
         asked.append(key)
         return bool(answer)
 
-    client = client_for(svc, pool_id, client_id, remember=policy)
-    result = client.sign_in("alice", PASSWORD, callbacks=Callbacks(remember_device=ask))
+    client = client_for(
+        svc, pool_id, client_id, remember=policy, callbacks=Callbacks(remember_device=ask)
+    )
+    result = client.sign_in("alice", PASSWORD)
     assert result.new_device and result.device_error is None
     assert result.remembered is (remembered == "remembered")
     attrs = admin_device(svc, pool_id, "alice", result.device_key or "")
