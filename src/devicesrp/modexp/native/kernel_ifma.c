@@ -13,10 +13,11 @@
  * cpu_has_ifma() (CPUID plus XGETBV) decides at run time whether they may be called. */
 #include "core.h"
 
+#define MASK52 ((((limb_t)1) << 52) - 1)
+
+#if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
-
-#define MASK52 ((((limb_t)1) << 52) - 1)
 
 int cpu_has_ifma(void) {
     unsigned eax, ebx, ecx, edx;
@@ -29,6 +30,9 @@ int cpu_has_ifma(void) {
     /* The OS must save SSE, AVX, opmask and both halves of the ZMM state (XCR0 bits 1,2,5,6,7). */
     return (lo & 0xE6) == 0xE6;
 }
+#else
+int cpu_has_ifma(void) { return 0; }
+#endif
 
 void ifma_pack(const mont_ctx *ctx, limb_t *digits, const limb_t *limbs, size_t nlimbs) {
     for (size_t d = 0; d < ctx->width; d++) {
@@ -51,6 +55,7 @@ void ifma_unpack(const mont_ctx *ctx, limb_t *limbs, size_t nlimbs, const limb_t
     }
 }
 
+#if defined(__x86_64__)
 #define IFMA_TARGET __attribute__((target("avx512f,avx512ifma"), always_inline)) static inline
 
 IFMA_TARGET void amm(const mont_ctx *ctx, limb_t *r, const limb_t *a, const limb_t *b,
@@ -161,3 +166,6 @@ static void sqr_ifma(const mont_ctx *ctx, limb_t *r, const limb_t *a) {
 }
 
 const kernel_t kernel_ifma = {"ifma", mul_ifma, sqr_ifma, scan_ifma};
+#else
+const kernel_t kernel_ifma = {"ifma", NULL, NULL, NULL}; /* never selected: no IFMA here */
+#endif
