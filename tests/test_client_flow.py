@@ -154,6 +154,10 @@ def test_ask_without_a_callback_is_refused_before_any_request(
         make(url, remember="ask").sign_in("alice", PASSWORD)
     with pytest.raises(InvalidParameterError):
         make(url, remember="sometimes")
+    with pytest.raises(TypeError):
+        make(url, store={"alice": "device"})
+    with pytest.raises(InvalidParameterError):
+        make(url).sign_in("", PASSWORD)
     assert service.requests == []
 
 

@@ -142,6 +142,8 @@ class Client:
         )
         self.callbacks = callbacks if callbacks is not None else Callbacks()
         self._sources = Sources(entropy, clock)
+        if store is not None and not isinstance(store, DeviceStore):
+            raise InvalidTypeError("store", "a DeviceStore", store)
         self.store: DeviceStore = store if store is not None else FileDeviceStore()
         self.cognito = cognito or cognito_client(
             user_pool_id, region=region, endpoint_url=endpoint_url, config=boto_config
