@@ -96,6 +96,13 @@ class PostgresEngine:
             conn = self._pool.getconn(timeout=self._timeout)
         except (psycopg.Error, PoolTimeout) as exc:
             raise _translate(exc) from None
+        try:
+            # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
+            # anyway, and it saves the BEGIN and COMMIT round trips.
+            conn.autocommit = not write
+        except psycopg.Error as exc:
+            self._pool.putconn(conn)
+            raise _translate(exc) from None
 
         def run(sql: str, params: Sequence[object]) -> Result:
             try:
