@@ -30,8 +30,16 @@ from clients.harness import (
     free_port,
     postgres_reachable,
     shared_service,
+    thread_server,
 )
 from clients.raw import confirm_new_device, sign_in
+from devicesrp.http.app import Service as AppService
+from devicesrp.http.app import build_app
+from devicesrp.http.config import ServiceConfig
+from devicesrp.http.console import console_app
+from devicesrp.server.kek import Kek
+from devicesrp.server.provider import IdentityProvider
+from devicesrp.server.runtime import Runtime
 from devicesrp.store import open_store
 from test_http_service import PASSWORD, make_pool, make_user
 
@@ -275,6 +283,10 @@ def test_forged_posts_change_nothing(svc: Service) -> None:
     done = op.post(forget, {"csrf": mine}, headers={"Origin": svc.url})
     assert done.status == 303 and done.headers["location"].endswith("?done=forgotten")
     assert device_keys(svc, pool_id, "alice") == []
+    # the audit log names the operator once, for the one change made
+    audit = [line for line in svc.log_path.read_text().splitlines() if key in line]
+    assert len(audit) == 1
+    assert f"console: {ADMIN_KEY_ID} forgot device {key} of user {sub} in {pool_id}" in audit[0]
 
 
 def test_hostile_input_gets_clear_refusals(svc: Service) -> None:
@@ -314,7 +326,9 @@ def test_hostile_input_gets_clear_refusals(svc: Service) -> None:
         assert reply.status == 400 and '<p class="error" role="alert">' in reply.body
     assert svc.admin().describe_user_pool(UserPoolId=pool_id)["UserPool"] == before
     assert device_keys(svc, pool_id, "alice") == [key]
-    assert "Traceback" not in svc.log_path.read_text()
+    log = svc.log_path.read_text()
+    assert "Traceback" not in log and ADMIN_SECRET not in log
+    assert (op.cookie("devicesrp_console") or "-").split(".")[0] not in log  # no session id
 
 
 def test_search_by_name_or_email_paginated(svc: Service) -> None:
@@ -458,3 +472,25 @@ def test_cookies_are_secure_over_tls(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_without_admin_keys_nobody_signs_in(tmp_path: Path) -> None:
+    """The console of a service with no admin key: the form says so, and nothing opens."""
+    store = open_store(f"sqlite:///{tmp_path / 'closed.sqlite3'}")
+    try:
+        idp = IdentityProvider(Runtime(store=store, kek=Kek(os.urandom(32))))
+        config = ServiceConfig()
+        assert config.admin_keys == ()
+        app = build_app(AppService(config, {}, console=console_app(idp, config)))
+        with thread_server(app) as url:
+            op = Operator(url)
+            page = op.get("/console/sign-in")
+            assert page.status == 200 and "No admin key is configured" in page.body
+            assert 'type="password"' not in page.body
+            # no form is offered, so no post carries its token
+            reply = op.post("/console/sign-in", {"csrf": "x", "key_id": "", "secret": ""})
+            assert reply.status == 403 and op.cookie("devicesrp_console") is None
+            assert op.get("/console/").status == 303
+            assert op.get("/health").status == 200  # the rest of the service is unaffected
+    finally:
+        store.close()

@@ -3,6 +3,7 @@ tampering, key rotation, the session bound, the sign-in form's token, the rate l
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def test_sessions_live_until_expiry_or_sign_out(store: SqlStore) -> None:
     assert "second-secret" not in cookie and "second-secret" not in repr(session)
     again = gate.session(cookie)
     assert again is not None and again.csrf == session.csrf and again.sid == session.sid
+    assert again.operator == session.operator == "AKIDTWO"
     assert Gatekeeper.csrf_ok(again, session.csrf)
     assert not Gatekeeper.csrf_ok(again, session.csrf[:-1]) and not Gatekeeper.csrf_ok(again, None)
     # another worker process (another Gatekeeper over the same store and keys) accepts it too
@@ -67,18 +69,20 @@ def test_tampered_cookies_and_rotated_keys_open_nothing(store: SqlStore) -> None
     signed = gate.sign_in("10.0.0.1", "AKIDONE", "first-secret")
     assert signed is not None
     cookie = signed[0]
-    sid, expiry, mac = cookie.split(".")
+    sid, expiry, who, mac = cookie.split(".")
     later = str(int(expiry) + 3600)
+    other = base64.urlsafe_b64encode(b"AKIDTWO").rstrip(b"=").decode()
     for bad in [
         "",
         "x",
-        f"{sid}.{later}.{mac}",  # extended expiry
-        f"{sid[:-1]}A.{expiry}.{mac}",
-        f"{sid}.{expiry}.{mac[:-1]}",
-        f"{sid}.{expiry}",
-        f"{sid}.{expiry}.{mac}.x",
-        f"{sid}.-1.{mac}",
-        cookie + "A" * 300,
+        f"{sid}.{later}.{who}.{mac}",  # extended expiry
+        f"{sid}.{expiry}.{other}.{mac}",  # another operator's name
+        f"{sid[:-1]}A.{expiry}.{who}.{mac}",
+        f"{sid}.{expiry}.{who}.{mac[:-1]}",
+        f"{sid}.{expiry}.{mac}",
+        f"{sid}.{expiry}.{who}.{mac}.x",
+        f"{sid}.-1.{who}.{mac}",
+        cookie + "A" * 1000,
     ]:
         assert gate.session(bad) is None, bad
     # new admin keys: every earlier session ends (its MAC key changed)

@@ -74,7 +74,10 @@ class Console:
         context.setdefault("error", None)
         context.setdefault("done", NOTICES.get(request.query_params.get("done", "")))
         html = self.env.get_template(template).render(
-            session=session is not None, csrf=session.csrf if session else "", **context
+            session=session is not None,
+            operator=session.operator if session else "",
+            csrf=session.csrf if session else "",
+            **context,
         )
         return HTMLResponse(html, status)
 
@@ -224,6 +227,7 @@ class Console:
         self, request: Request, session: ConsoleSession, _: dict[str, str]
     ) -> Response:
         await run_in_threadpool(self.gate.sign_out, session)
+        log.info("console: %s signed out", session.operator)
         response = RedirectResponse(f"{PREFIX}/sign-in?done=signed-out", 303)
         self.clear_cookie(response, SESSION_COOKIE)
         return response
@@ -283,6 +287,7 @@ class Console:
         except InvalidParameterError as exc:
             message = f"Not saved: {exc.field} {exc.reason}."
             return await self.pool(request, session, fields, error=message)
+        log.info("console: %s saved the settings of %s: %s", session.operator, pool_id, update)
         return RedirectResponse(f"{PREFIX}/pools/{pool_id}?done=pool-saved", 303)
 
     async def user(self, request: Request, session: ConsoleSession, _: dict[str, str]) -> Response:
@@ -317,7 +322,13 @@ class Console:
     ) -> Response:
         p = request.path_params
         await run_in_threadpool(views.forget_device, self.idp, p["pool_id"], p["sub"], p["key"])
-        log.info("console: forgot device %s of %s", p["key"], p["sub"])
+        log.info(
+            "console: %s forgot device %s of user %s in %s",
+            session.operator,
+            p["key"],
+            p["sub"],
+            p["pool_id"],
+        )
         return RedirectResponse(f"{self.user_url(p['pool_id'], p['sub'])}?done=forgotten", 303)
 
     async def status(
@@ -331,6 +342,14 @@ class Console:
             views.set_remembered, self.idp, p["pool_id"], p["sub"], p["key"], choice == "yes"
         )
         done = "remembered" if choice == "yes" else "not-remembered"
+        log.info(
+            "console: %s marked device %s of user %s in %s %s",
+            session.operator,
+            p["key"],
+            p["sub"],
+            p["pool_id"],
+            done,
+        )
         return RedirectResponse(f"{self.user_url(p['pool_id'], p['sub'])}?done={done}", 303)
 
     async def reset_lockout(
@@ -338,6 +357,12 @@ class Console:
     ) -> Response:
         p = request.path_params
         await run_in_threadpool(views.reset_lockout, self.idp, p["pool_id"], p["sub"])
+        log.info(
+            "console: %s reset the lockout of user %s in %s",
+            session.operator,
+            p["sub"],
+            p["pool_id"],
+        )
         return RedirectResponse(f"{self.user_url(p['pool_id'], p['sub'])}?done=lockout-reset", 303)
 
     async def stylesheet(self, request: Request) -> Response:

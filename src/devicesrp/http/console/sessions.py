@@ -2,7 +2,8 @@
 server-side sessions shared by every worker process, and CSRF tokens.
 
     k      = HMAC-SHA256("devicesrp console v1", key_id_1 | 0 | secret_1 | 0 | ...)   (admin keys)
-    cookie = sid "." expiry "." b64url(HMAC-SHA256(k, "session" | 0 | sid | 0 | expiry))
+    cookie = sid "." expiry "." who "." b64url(HMAC-SHA256(k, "session" | 0 | sid | 0 | expiry
+             | 0 | who))                                  (who = b64url of the operator's key id)
     csrf   = b64url(HMAC-SHA256(k, "csrf" | 0 | sid))            (one per session, in every form)
 
 The cookie's MAC keeps guesses away from the database; the session itself is a row in the store's
@@ -37,7 +38,7 @@ SESSION_SECONDS = 8 * 3600
 PRESESSION_SECONDS = 3600
 MAX_SESSIONS = 1000  # beyond this, the least recently created sessions end
 MAX_ADDRESSES = 100_000  # bound on the sign-in failure counters
-_MAX_COOKIE = 256
+_MAX_COOKIE = 1024
 _MAX_CREDENTIAL = 512
 
 
@@ -47,10 +48,12 @@ def _b64(data: bytes) -> str:
 
 @dataclass(frozen=True)
 class ConsoleSession:
-    """A signed-in operator: the session id, its expiry and its CSRF token (never logged)."""
+    """A signed-in operator: the session id, its expiry, the admin key id it signed in with (for
+    the audit log) and its CSRF token (the id and token never logged)."""
 
     sid: str = field(repr=False)
     expires_at: float
+    operator: str
     csrf: str = field(repr=False)
 
 
@@ -125,8 +128,9 @@ class Gatekeeper:
             lock_for=lambda _: float(expires) - self._clock(),
             max_keys=self._max_sessions,
         )
-        cookie = f"{sid}.{expires}.{self._mac('session', sid, str(expires))}"
-        return cookie, ConsoleSession(sid, float(expires), self._mac("csrf", sid))
+        who = _b64(key_id.encode())
+        cookie = f"{sid}.{expires}.{who}.{self._mac('session', sid, str(expires), who)}"
+        return cookie, ConsoleSession(sid, float(expires), key_id, self._mac("csrf", sid))
 
     # -- sessions --------------------------------------------------------------------------------
     def session(self, cookie: str | None) -> ConsoleSession | None:
@@ -134,10 +138,11 @@ class Gatekeeper:
         if not self.enabled or not cookie or len(cookie) > _MAX_COOKIE:
             return None
         parts = cookie.split(".")
-        if len(parts) != 3 or not parts[1].isdigit() or len(parts[1]) > 12:
+        if len(parts) != 4 or not parts[1].isdigit() or len(parts[1]) > 12:
             return None
-        sid, expiry, mac = parts
-        if not hmac.compare_digest(mac.encode(), self._mac("session", sid, expiry).encode()):
+        sid, expiry, who, mac = parts
+        expected = self._mac("session", sid, expiry, who)
+        if not hmac.compare_digest(mac.encode(), expected.encode()):
             return None
         now = self._clock()
         if int(expiry) <= now:
@@ -145,7 +150,8 @@ class Gatekeeper:
         record = self._store.get_lockout(SESSION_SCOPE, _session_key(sid))
         if record is None or record.locked_until <= now:
             return None
-        return ConsoleSession(sid, float(expiry), self._mac("csrf", sid))
+        operator = base64.urlsafe_b64decode(who + "=" * (-len(who) % 4)).decode("utf-8", "replace")
+        return ConsoleSession(sid, float(expiry), operator, self._mac("csrf", sid))
 
     def sign_out(self, session: ConsoleSession) -> None:
         self._store.reset_lockout(SESSION_SCOPE, _session_key(session.sid))
