@@ -262,6 +262,20 @@ def test_sign_in_refusals_rate_limit_and_cookie(svc: Service) -> None:
     # success reset the counter: one more failure does not lock
     assert Operator(svc.url).sign_in(ADMIN_KEY_ID, "wrong").status == 401
     assert Operator(svc.url).sign_in().status == 303
+    # after sign-in the browser goes only to a console page, never elsewhere
+    for target, lands in [
+        ("/console/pools/x?q=1", "/console/pools/x?q=1"),
+        ("//evil.example/console/", "/console/"),
+        ("https://evil.example/console/", "/console/"),
+        ("/console//evil.example", "/console/"),
+        ("/console/\\evil.example", "/console/"),
+        ("/elsewhere", "/console/"),
+    ]:
+        fresh = Operator(svc.url)
+        token = fresh.get("/console/sign-in").form_token()
+        fields = {"csrf": token, "next": target, "key_id": ADMIN_KEY_ID, "secret": ADMIN_SECRET}
+        reply = fresh.post("/console/sign-in", fields)
+        assert (reply.status, reply.headers["location"]) == (303, lands), target
 
 
 def test_forged_posts_change_nothing(svc: Service) -> None:
