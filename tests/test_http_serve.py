@@ -25,7 +25,7 @@ from clients.harness import (
     free_port,
     serve_process,
 )
-from clients.raw import sign_in
+from clients.raw import confirm_new_device, sign_in
 from test_http_service import PASSWORD, make_pool, make_user
 
 LAUNCH = "import sys; from devicesrp.cli import main; sys.exit(main())"
@@ -87,6 +87,7 @@ def test_bad_settings_and_wrong_kek_stop_the_start(tmp_path: Path) -> None:
 def test_two_workers_share_state_and_the_log_holds_no_secrets(tmp_path: Path) -> None:
     config = tmp_path / "devicesrp.toml"
     config.write_text(
+        '[server]\ntrusted_proxies = ["127.0.0.1"]\n'
         f'[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\nsecret = "{ADMIN_SECRET}"\n'
         "[throttle]\naddress_per_second = 0\nclient_per_second = 0\n"
     )
@@ -99,8 +100,20 @@ def test_two_workers_share_state_and_the_log_holds_no_secrets(tmp_path: Path) ->
         make_user(svc, pool_id)
         # fresh connections land on either worker; challenges and sessions live in the store
         results = [sign_in(svc.public(), pool_id, client_id, "alice", PASSWORD) for _ in range(4)]
+        # behind a trusted proxy, X-Forwarded-For is the address a device is last seen at
+        proxied = svc.public()
+        proxied.meta.events.register(
+            "before-sign.cognito-idp.*",
+            lambda request, **_: request.headers.__setitem__("X-Forwarded-For", "198.51.100.23"),
+        )
+        device, _ = confirm_new_device(proxied, results[0].tokens)
+        again = sign_in(proxied, pool_id, client_id, "alice", PASSWORD, device=device)
+        listed = proxied.list_devices(AccessToken=again.tokens["AccessToken"])["Devices"]
+        seen_at = {a["Name"]: a["Value"] for a in listed[0]["DeviceAttributes"]}["last_ip_used"]
+        assert seen_at == "198.51.100.23"
     text = log.read_text()
-    assert text.count(" InitiateAuth 200 ") == 4
+    assert text.count(" InitiateAuth 200 ") == 5
+    assert " 198.51.100.23 InitiateAuth 200 " in text
     secrets_seen = [PASSWORD, ADMIN_SECRET]
     for r in results:
         secrets_seen += [r.tokens["AccessToken"], r.tokens["IdToken"], r.tokens["RefreshToken"]]

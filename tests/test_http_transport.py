@@ -393,3 +393,29 @@ def test_access_log_has_one_line_per_request_and_no_secrets(
     assert any(" GetUser 500 InternalErrorException " in line for line in lines)
     text = caplog.text
     assert secret_value not in text and "5ecret" not in text and KEY.secret not in text
+
+
+def test_cors_only_for_configured_origins() -> None:
+    config = ServiceConfig(cors_origins=("https://app.example.com",))
+    headers = {
+        "Origin": "https://app.example.com",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-amz-target,x-amz-user-agent",
+    }
+    with thread_server(build_app(Service(config, operations(Recorder())))) as url:
+        status, hdrs, _ = raw(url, None, headers, method="OPTIONS")
+        assert status == 200
+        assert hdrs["access-control-allow-origin"] == "https://app.example.com"
+        assert "x-amz-target" in hdrs["access-control-allow-headers"].lower()
+        evil = dict(headers, Origin="https://evil.example")
+        status, hdrs, _ = raw(url, None, evil, method="OPTIONS")
+        assert status == 400 and "access-control-allow-origin" not in hdrs
+        status, hdrs, _ = raw(
+            url, b"{}", dict(json_headers("GetUser"), Origin="https://app.example.com")
+        )
+        assert status == 200 and "x-devicesrp-server-proof" in hdrs["access-control-expose-headers"]
+    with thread_server(build_app(Service(ServiceConfig(), operations(Recorder())))) as url:
+        _, hdrs, _ = raw(
+            url, b"{}", dict(json_headers("GetUser"), Origin="https://app.example.com")
+        )
+        assert "access-control-allow-origin" not in hdrs

@@ -18,6 +18,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -226,6 +228,26 @@ def build_app(service: Service, lifespan: Any = None) -> Starlette:
     ]
     if service.console is not None:
         routes.append(Mount("/console", app=service.console))
+    middleware = []
+    if service.config.cors_origins:
+        # browser SDKs (Amplify, amazon-cognito-identity-js) preflight every call
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(service.config.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+                expose_headers=[
+                    "x-amzn-requestid",
+                    "x-amzn-errortype",
+                    "x-devicesrp-server-proof",
+                ],
+                max_age=600,
+            )
+        )
     return Starlette(
-        routes=routes, exception_handlers={404: _fallback, 405: _fallback}, lifespan=lifespan
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={404: _fallback, 405: _fallback},
+        lifespan=lifespan,
     )

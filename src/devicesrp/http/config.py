@@ -10,6 +10,7 @@ Example file (every key optional)::
     workers = 1
     issuer = "https://idp.example.com"      # JWT iss base; default http(s)://host:port
     trusted_proxies = ["10.0.0.0/8"]        # peers whose X-Forwarded-For is believed
+    cors_origins = ["https://app.example.com"]  # browser apps allowed to call (none by default)
     max_body_bytes = 65536
     access_log = true
     tls_cert = "/etc/devicesrp/cert.pem"
@@ -56,6 +57,7 @@ class ServiceConfig:
     workers: int = 1
     issuer: str = ""
     trusted_proxies: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65_536
     access_log: bool = True
     tls_cert: str = ""
@@ -82,6 +84,9 @@ class ServiceConfig:
                 ipaddress.ip_network(net, strict=False)
             except ValueError:
                 raise InvalidParameterError("trusted_proxies", "not an address or CIDR") from None
+        for origin in self.cors_origins:
+            if origin != "*" and not origin.startswith(("https://", "http://")):
+                raise InvalidParameterError("cors_origins", "origins look like https://host[:port]")
         for rate in (self.address_per_second, self.client_per_second):
             if rate < 0:
                 raise InvalidParameterError("throttle", "rates must be >= 0")
@@ -112,6 +117,7 @@ _SERVER_KEYS: dict[str, type] = {
     "workers": int,
     "issuer": str,
     "trusted_proxies": list,
+    "cors_origins": list,
     "max_body_bytes": int,
     "access_log": bool,
     "tls_cert": str,
