@@ -232,7 +232,8 @@ def test_fixed_base_table_is_shared_by_threads(path: str) -> None:
     be = backend(path)
     table = be.fixed_base(2, N3072, 512)
     assert be.fixed_base(2, N3072, 512) is not table  # the wrapper is new ...
-    assert be._table(2, N3072, 512) is be._table(2 + N3072, N3072, 512)  # ... the C table is cached
+    # ... the C table is cached per (base mod N, N) and serves smaller sizes too
+    assert be._table(2, N3072, 512) is be._table(2 + N3072, N3072, 256)
     rng = random.Random(11)
     exps = [rng.getrandbits(512) for _ in range(24)]
     results: dict[int, int] = {}
@@ -264,3 +265,19 @@ def test_fixed_base_table_budget_for_the_3072_bit_group(path: str) -> None:
     assert 0 < info["table_bytes"] <= 4 << 20
     assert info["exp_bits"] == 512
     assert best <= 0.2, f"table built in {best:.3f} s"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_fixed_base_beyond_the_table_budget_falls_back_to_the_ladder(path: str) -> None:
+    """8192-bit modulus, 16384-bit exponents: no window fits 4 MiB, so pow runs the constant-time
+    ladder at the exponent's declared width (and a later small request keeps its own speed)."""
+    be = backend(path)
+    rng = random.Random(16384)
+    m = odd_modulus(rng, 8192)
+    big = be.fixed_base(3, m, 16384)
+    assert big._table.info["table_bytes"] == 0
+    e = rng.getrandbits(16384)
+    assert big.pow(e) == pow(3, e, m)
+    small = be.fixed_base(3, m, 256)
+    e = rng.getrandbits(256)
+    assert small.pow(e) == pow(3, e, m)

@@ -6,8 +6,9 @@ unless ``DEVICESRP_MODEXP_PATH=portable|ifma`` forces one. Secrets cross into C 
 big-endian bytes (length from the declared size, never from the value) and come back as
 ``len(N)``-byte strings; the C code releases the GIL while it computes.
 
-Montgomery contexts are cached per modulus and fixed-base tables per (base, modulus, exp_bits):
-each is built once per process under a lock and is immutable afterwards, so threads share them.
+Montgomery contexts are cached per modulus and fixed-base tables per (base, modulus): each is
+built once per process (again only if a larger exponent size is asked for) under a lock, and is
+immutable afterwards, so threads share them.
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from ._backend import Backend
 PATH_ENV = "DEVICESRP_MODEXP_PATH"
 PATHS = ("portable", "ifma")
 _MODULUS_CACHE = 32  # distinct moduli kept (the project pins one or two groups)
-_TABLE_CACHE = 8  # fixed-base tables kept: each is up to 4 MiB
-# Fused operations use a table for g when the secret fits one of these sizes (bits): 512 covers
-# 256-bit secrets and SHA-256 x values, 1024 the 1024-bit `a` of the official JavaScript clients.
-_G_TABLE_BITS = (512, 1024)
+_TABLE_CACHE = 8  # fixed-base tables kept (bases): each is at most 4 MiB
+_MIN_TABLE_BITS = 512
+# Fused operations use g's table for secrets up to this size (bits): 256-bit secrets, SHA-256 x
+# values and the 1024-bit `a` of the official JavaScript clients.
+_G_TABLE_MAX_BITS = 1024
 
 
 def _nbytes(modulus: int) -> int:
@@ -72,7 +74,7 @@ class NativeBackend:
         self.detail = f"native C core, {path} Montgomery kernel ({kernel}), GIL released"
         self._lock = threading.Lock()
         self._moduli: OrderedDict[int, Any] = OrderedDict()
-        self._tables: OrderedDict[tuple[int, int, int], Any] = OrderedDict()
+        self._tables: OrderedDict[tuple[int, int], Any] = OrderedDict()
 
     def _modulus(self, modulus: int) -> Any:
         with self._lock:
@@ -88,14 +90,19 @@ class NativeBackend:
             return ctx
 
     def _table(self, base: int, modulus: int, exp_bits: int) -> Any:
-        """The C table for (base mod N, N, exp_bits), built at most once per process."""
+        """The C table for (base mod N, N), built at most once per process for a given size.
+
+        One table serves every exponent size up to its own (pow reads only the rows the
+        exponent's declared width needs), so a request for more bits replaces it with a larger
+        one; at least _MIN_TABLE_BITS are built, enough for every SRP secret of 256 to 512 bits.
+        """
         ctx = self._modulus(modulus)
         base_bytes = _residue(base, modulus)
-        key = (int.from_bytes(base_bytes, "big"), modulus, exp_bits)
+        key = (int.from_bytes(base_bytes, "big"), modulus)
         with self._lock:
             table = self._tables.get(key)
-            if table is None:
-                table = ctx.fixed_base(base_bytes, exp_bits)
+            if table is None or table.info["exp_bits"] < exp_bits:
+                table = ctx.fixed_base(base_bytes, max(exp_bits, _MIN_TABLE_BITS))
                 self._tables[key] = table
                 if len(self._tables) > _TABLE_CACHE:
                     self._tables.popitem(last=False)
@@ -104,10 +111,10 @@ class NativeBackend:
             return table
 
     def _g_table(self, g: int, modulus: int, secret_len: int) -> Any:
-        for bits in _G_TABLE_BITS:
-            if 8 * secret_len <= bits:
-                return self._table(g, modulus, bits)
-        return None
+        """g's table when the secret is within _G_TABLE_MAX_BITS, else None (the general ladder)."""
+        if 8 * secret_len > _G_TABLE_MAX_BITS:
+            return None
+        return self._table(g, modulus, 8 * secret_len)
 
     def powmod_secret(self, base: int, exp: int, modulus: int, exp_bits: int) -> int:
         ctx = self._modulus(modulus)

@@ -73,7 +73,8 @@ int fixed_build(const mont_ctx *ctx, fixed_table *t, const unsigned char *base, 
 int fixed_pow(const mont_ctx *ctx, const fixed_table *t, limb_t *r, const unsigned char *exp,
               size_t exp_len) {
     if (exp_len > (t->exp_bits + 7) / 8) return -1;
-    if (t->table == NULL) return exp_secret(ctx, r, t->base, exp, exp_len, t->exp_bits);
+    /* no table (too large): the ladder, at the exponent's declared width */
+    if (t->table == NULL) return exp_secret(ctx, r, t->base, exp, exp_len, 8 * exp_len);
     size_t w = t->window, entries = (size_t)1 << w, width = t->width;
     limb_t pick[MAX_WIDTH] __attribute__((aligned(64)));
     /* rows beyond the exponent's byte length hold only zero windows: skip them (the length is
