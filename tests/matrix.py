@@ -74,8 +74,15 @@ class MatrixRecorder:
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}
 
-    def add(self, item_rows: list[int], cases: int, outcome: str, nodeid: str) -> None:
-        for row in item_rows:
+    def note(self, row: int, text: str) -> None:
+        """A line of detail for ``row`` (shown in the JSON, e.g. what the hygiene scan saw)."""
+        self.rows.setdefault(
+            row, {"cases": 0, "passed": 0, "failed": 0, "skipped": 0, "tests": []}
+        ).setdefault("notes", []).append(text)
+
+    def add(self, item_rows: dict[int, int], outcome: str, nodeid: str) -> None:
+        """Record one test item: ``item_rows`` maps each of its rows to the cases it tried."""
+        for row, cases in sorted(item_rows.items()):
             entry = self.rows.setdefault(
                 row, {"cases": 0, "passed": 0, "failed": 0, "skipped": 0, "tests": []}
             )
@@ -103,6 +110,7 @@ def cases_fixture(request: pytest.FixtureRequest) -> Callable[[int], None]:
     return record
 
 
-def cases_reported(report: pytest.TestReport) -> int:
+def cases_reported(report: pytest.TestReport) -> int | None:
+    """The cases a test reported through ``matrix_cases``, or None if it reported none."""
     counted = [int(v) for k, v in report.user_properties if k == KEY]
-    return sum(counted) if counted else 1
+    return sum(counted) if counted else None
