@@ -13,7 +13,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..store.records import UserRecord
-from .config import PoolSettings
+from .config import MfaMode, PoolSettings
 from .decision import MfaFactor
 from .errors import (
     EnableSoftwareTokenMfaError,
@@ -70,7 +70,8 @@ def associate_software_token(rt: Runtime, user: UserRecord) -> str:
 
 def verify_software_token(rt: Runtime, pool: PoolSettings, user: UserRecord, code: object) -> None:
     """VerifySoftwareToken: a right code marks the token verified (Status SUCCESS)."""
-    if not pool.mfa.software_token_enabled and pool.mfa.mode.value != "OFF":
+    # A pool that asks for MFA but not by software token refuses enrolment (Cognito does too).
+    if not pool.mfa.software_token_enabled and pool.mfa.mode is not MfaMode.OFF:
         raise InvalidUserPoolConfigurationError("Software token MFA is not enabled for this pool.")
     secret = open_totp_secret(rt, user)
     if secret is None:

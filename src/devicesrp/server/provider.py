@@ -19,6 +19,7 @@ from . import devices, grants, mfa, users
 from .config import AppClient, PoolSettings
 from .decision import Step
 from .devices import DevicePage, DeviceView
+from .devicesteps import device_password_verifier, device_srp_auth
 from .errors import (
     CodeMismatchError,
     InvalidParameterDomainError,
@@ -37,7 +38,7 @@ from .identity import find_user
 from .runtime import Runtime
 from .session import SessionState
 from .signin import initiate_auth, password_verifier
-from .steps import device_password_verifier, device_srp_auth, respond_mfa, respond_mfa_setup
+from .steps import respond_mfa, respond_mfa_setup
 from .users import CodeDelivery
 
 __all__ = ["IdentityProvider", "UserView"]

@@ -1,11 +1,9 @@
-"""The steps after the password: MFA, DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER, and the tokens.
+"""The steps after the password: the plan of the decision table, MFA, and the tokens.
 
 Every step is unlocked by a sealed Session naming it (see :mod:`.session`) and consumed once in
-the store. pycognito's DEVICE_SRP_AUTH comes without a Session: it is accepted only through a
-single-use ticket, alive ``device_ticket_seconds``, that the password step (or the MFA step
-before the device step) made for this pool, client, user, device and the user-step A that
-pycognito re-uses. DEVICE_PASSWORD_VERIFIER is then tied to its DEVICE_SRP_AUTH by a ticket keyed
-by the device challenge id, so a device step never stands in for the password step.
+the store; an MFA step also keeps its attempt counter in a single-use ticket. The device steps
+are in :mod:`.devicesteps`; when the next step is DEVICE_SRP_AUTH, :func:`advance` also leaves
+the ticket that lets pycognito take that step without a Session.
 """
 
 from __future__ import annotations
@@ -15,18 +13,11 @@ import hashlib
 import hmac
 import uuid
 
-from ..errors import AuthenticationError, InvalidTimestampError
-from ..protocol import ChallengeContext, ClientResponse, Flow, VerifierRecord
-from ..protocol.sealed import open_challenge
-from ..srp.cognito import parse_client_public
-from ..srp.encoding import pad_bytes, to_hex
 from ..store.records import DeviceRecord, TicketRecord, UserRecord
 from .config import AppClient, PoolSettings
 from .decision import DevicePresented, Step, decide, mfa_factor
 from .errors import (
     CodeMismatchError,
-    InvalidParameterDomainError,
-    device_does_not_exist,
     incorrect_credentials,
     invalid_session,
 )
@@ -36,9 +27,7 @@ from .flow import (
     LockTarget,
     RespondRequest,
     check_secret_hash,
-    fail_proof,
     param,
-    refuse_if_locked,
     succeed_proof,
     user_names,
 )
@@ -53,20 +42,25 @@ from .totp import verify as verify_totp
 from .userstate import user_mfa
 
 __all__ = [
+    "TICKET_KIND",
+    "TIMESTAMP_MESSAGE",
+    "advance",
     "after_first_factor",
-    "device_password_verifier",
-    "device_srp_auth",
+    "consume_step",
     "device_state",
+    "device_ticket_id",
+    "finish_with_tokens",
+    "open_step",
     "respond_mfa",
+    "respond_mfa_setup",
+    "same_user",
 ]
 
 _STEP_SCOPE = "sess.step"
-_DEVICE_CHALLENGE_SCOPE = "chal.device"
-_TICKET_KIND = "device-srp"
-_DPV_KIND = "device-pv"
+TICKET_KIND = "device-srp"
 _MFA_KIND = "mfa-step"
 _MFA_ATTEMPTS = 3
-_TIMESTAMP_MESSAGE = "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
+TIMESTAMP_MESSAGE = "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
 
 
 def device_state(
@@ -139,7 +133,9 @@ def advance(
     """Answer for ``state.step``: a challenge with its Session, or the tokens."""
     step = state.step
     if step is Step.TOKENS:
-        return AuthOutcome(result=_tokens(rt, pool, client, user, state, source_ip=source_ip))
+        return AuthOutcome(
+            result=finish_with_tokens(rt, pool, client, user, state, source_ip=source_ip)
+        )
     parameters: dict[str, str] = {}
     if step is Step.SMS_MFA:
         code = f"{int.from_bytes(rt.random_bytes(4), 'big') % 1_000_000:06d}"
@@ -163,8 +159,8 @@ def advance(
         parameters = {"MFAS_CAN_SETUP": '["SOFTWARE_TOKEN_MFA"]'}
     elif step is Step.DEVICE_SRP_AUTH and pool.device_ticket_enabled and state.device_key:
         ticket = TicketRecord(
-            ticket_id=_ticket_id(pool, client, user.sub, state.device_key, state.extra),
-            kind=_TICKET_KIND,
+            ticket_id=device_ticket_id(pool, client, user.sub, state.device_key, state.extra),
+            kind=TICKET_KIND,
             payload={"txn": state.txn, "auth_time": state.auth_time, "mfa_done": state.mfa_done},
             expires_at=rt.now() + pool.device_ticket_seconds,
         )
@@ -184,7 +180,7 @@ def advance(
     return AuthOutcome(challenge=ChallengeResult(step, session, parameters))
 
 
-def _tokens(
+def finish_with_tokens(
     rt: Runtime,
     pool: PoolSettings,
     client: AppClient,
@@ -242,25 +238,27 @@ def _code_mac(rt: Runtime, txn: str, code: str) -> str:
     return hmac.new(key, f"sms-code\x00{txn}\x00{code}".encode(), hashlib.sha256).hexdigest()[:64]
 
 
-def _ticket_id(pool: PoolSettings, client: AppClient, sub: str, device_key: str, a_tag: str) -> str:
+def device_ticket_id(
+    pool: PoolSettings, client: AppClient, sub: str, device_key: str, a_tag: str
+) -> str:
     text = f"{pool.pool_id}\x00{client.client_id}\x00{sub}\x00{device_key}\x00{a_tag}"
     return "devsrp." + hashlib.sha256(text.encode()).hexdigest()
 
 
-def _open(rt: Runtime, request: RespondRequest, step: Step, client: AppClient) -> SessionState:
+def open_step(rt: Runtime, request: RespondRequest, step: Step, client: AppClient) -> SessionState:
     state = rt.sealer().open(request.session, rt.now_int())
     if state.step is not step or state.client_id != client.client_id:
         raise invalid_session()
     return state
 
 
-def _consume(rt: Runtime, state: SessionState) -> None:
+def consume_step(rt: Runtime, state: SessionState) -> None:
     key = f"{state.txn}:{state.step.value}".encode()
     if not rt.store.consume_once(_STEP_SCOPE, key, expires_at=float(state.expires_at + 1)):
         raise invalid_session()
 
 
-def _same_user(rt: Runtime, pool: PoolSettings, name: str | None, sub: str) -> UserRecord:
+def same_user(rt: Runtime, pool: PoolSettings, name: str | None, sub: str) -> UserRecord:
     user = find_user(rt, pool, name)
     if user is None or user.sub != sub or not user.enabled:
         raise incorrect_credentials()
@@ -270,10 +268,10 @@ def _same_user(rt: Runtime, pool: PoolSettings, name: str | None, sub: str) -> U
 def respond_mfa(rt: Runtime, request: RespondRequest, step: Step) -> AuthOutcome:
     """SMS_MFA / SOFTWARE_TOKEN_MFA: the code, up to 3 tries per Session, then tokens or device."""
     client, pool = rt.client(request.client_id)
-    state = _open(rt, request, step, client)
+    state = open_step(rt, request, step, client)
     values = request.responses
     typed = param(values, "USERNAME")
-    user = _same_user(rt, pool, typed, state.user_sub)
+    user = same_user(rt, pool, typed, state.user_sub)
     check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user, typed))
     code_name = "SMS_MFA_CODE" if step is Step.SMS_MFA else "SOFTWARE_TOKEN_MFA_CODE"
     code = param(values, code_name) or ""
@@ -298,7 +296,7 @@ def respond_mfa(rt: Runtime, request: RespondRequest, step: Step) -> AuthOutcome
         if tries < _MFA_ATTEMPTS:
             rt.store.put_ticket(dataclasses.replace(ticket, payload={"tries": tries}))
         raise CodeMismatchError()
-    _consume(rt, state)
+    consume_step(rt, state)
     if matched_step is not None:
         user = record_totp_step(rt, user, matched_step)
     return _next(rt, pool, client, user, state, request)
@@ -328,179 +326,9 @@ def _next(
 def respond_mfa_setup(rt: Runtime, request: RespondRequest) -> AuthOutcome:
     """MFA_SETUP: answered once the user verified a software token with this Session."""
     client, pool = rt.client(request.client_id)
-    state = _open(rt, request, Step.MFA_SETUP, client)
-    user = _same_user(rt, pool, param(request.responses, "USERNAME"), state.user_sub)
+    state = open_step(rt, request, Step.MFA_SETUP, client)
+    user = same_user(rt, pool, param(request.responses, "USERNAME"), state.user_sub)
     if not user_mfa(user).has_software_token:
         raise invalid_session()
-    _consume(rt, state)
+    consume_step(rt, state)
     return _next(rt, pool, client, user, state, request)
-
-
-def device_srp_auth(rt: Runtime, request: RespondRequest) -> AuthOutcome:
-    """DEVICE_SRP_AUTH -> DEVICE_PASSWORD_VERIFIER (SRP_B, SALT, SECRET_BLOCK, DEVICE_KEY)."""
-    client, pool = rt.client(request.client_id)
-    values = request.responses
-    device_key = param(values, "DEVICE_KEY")
-    assert device_key is not None
-    a_text = param(values, "SRP_A")
-    assert a_text is not None
-    username = param(values, "USERNAME")
-    if request.session is not None:
-        state = _open(rt, request, Step.DEVICE_SRP_AUTH, client)
-        if state.device_key != device_key:
-            raise incorrect_credentials()
-        user = _same_user(rt, pool, username, state.user_sub)
-    else:
-        user = _same_user(rt, pool, username, _claimed_sub(rt, pool, username))
-        a_tag = _user_a_tag(a_text)
-        ticket = None
-        if pool.device_ticket_enabled:
-            ticket_id = _ticket_id(pool, client, user.sub, device_key, a_tag)
-            ticket = rt.store.take_ticket(ticket_id, kind=_TICKET_KIND, now=rt.now())
-        if ticket is None:
-            raise invalid_session()
-        state = SessionState(
-            txn=str(ticket.payload["txn"]),
-            step=Step.DEVICE_SRP_AUTH,
-            pool_id=pool.pool_id,
-            client_id=client.client_id,
-            user_sub=user.sub,
-            username=username or user.username,
-            device_key=device_key,
-            mfa_done=bool(ticket.payload.get("mfa_done")),
-            auth_time=int(ticket.payload["auth_time"]),
-            expires_at=rt.now_int() + pool.challenge_seconds,
-            then=(Step.DEVICE_PASSWORD_VERIFIER, Step.TOKENS),
-        )
-    check_secret_hash(
-        client, param(values, "SECRET_HASH", required=False), user_names(user, username)
-    )
-    _consume(rt, state)
-    _, device = device_state(rt, pool, user, device_key)
-    if device is None or device.salt is None or device.verifier is None:
-        raise device_does_not_exist()
-    try:
-        a_pub = parse_client_public(a_text)
-    except ValueError:
-        raise incorrect_credentials() from None
-    record = VerifierRecord(device.group_key, device.device_key, device.salt, device.verifier)
-    context = ChallengeContext(
-        Flow.DEVICE_PASSWORD, pool.pool_id, client.client_id, user.sub, device.device_key
-    )
-    challenge_id = rt.random_bytes(16)
-    try:
-        challenge = rt.engine(pool).begin(
-            record,
-            context,
-            a_pub,
-            b=_nonzero(rt),
-            now=rt.now_int(),
-            challenge_id=challenge_id,
-            nonce=rt.random_bytes(12),
-        )
-    except AuthenticationError:
-        raise incorrect_credentials() from None
-    rt.store.put_ticket(
-        TicketRecord(
-            ticket_id="devpv." + challenge_id.hex(),
-            kind=_DPV_KIND,
-            payload={"txn": state.txn, "auth_time": state.auth_time},
-            expires_at=rt.now() + pool.challenge_seconds + 1,
-        )
-    )
-    following = dataclasses.replace(
-        state, step=Step.DEVICE_PASSWORD_VERIFIER, then=(Step.TOKENS,), extra=""
-    )
-    session = rt.sealer().seal(following, rt.random_bytes(12))
-    parameters = {
-        "DEVICE_KEY": device.device_key,
-        "USERNAME": username or user.username,
-        "SALT": challenge.salt.hex(),
-        "SRP_B": to_hex(challenge.B),
-        "SECRET_BLOCK": challenge.secret_block,
-    }
-    return AuthOutcome(
-        challenge=ChallengeResult(Step.DEVICE_PASSWORD_VERIFIER, session, parameters)
-    )
-
-
-def device_password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcome:
-    """The device proof -> tokens bound to the device (no NewDeviceMetadata)."""
-    client, pool = rt.client(request.client_id)
-    values = request.responses
-    device_key = param(values, "DEVICE_KEY")
-    block = param(values, "PASSWORD_CLAIM_SECRET_BLOCK")
-    timestamp = param(values, "TIMESTAMP")
-    signature = param(values, "PASSWORD_CLAIM_SIGNATURE")
-    assert device_key and block and timestamp and signature
-    username = param(values, "USERNAME")
-    user = find_user(rt, pool, username)
-    if user is None:
-        raise incorrect_credentials()
-    check_secret_hash(
-        client, param(values, "SECRET_HASH", required=False), user_names(user, username)
-    )
-    lock = LockTarget(known=True, key=user_key(pool.pool_id, user.sub))
-    context = ChallengeContext(
-        Flow.DEVICE_PASSWORD, pool.pool_id, client.client_id, user.sub, device_key
-    )
-    engine = rt.engine(pool)
-    try:
-        sealed_state = open_challenge(block, context, engine.ring)
-    except AuthenticationError:
-        raise incorrect_credentials() from None
-    refuse_if_locked(rt, lock)
-    ticket = rt.store.take_ticket(
-        "devpv." + sealed_state.challenge_id.hex(), kind=_DPV_KIND, now=rt.now()
-    )
-    if ticket is None:
-        raise incorrect_credentials()
-    _, device = device_state(rt, pool, user, device_key)
-    if device is None or device.salt is None or device.verifier is None:
-        raise device_does_not_exist()
-    record = VerifierRecord(device.group_key, device.device_key, device.salt, device.verifier)
-    try:
-        finished = engine.finish(
-            record, context, ClientResponse(block, timestamp, signature), now=rt.now_int()
-        )
-    except InvalidTimestampError:
-        raise InvalidParameterDomainError(_TIMESTAMP_MESSAGE) from None
-    except AuthenticationError:
-        raise fail_proof(rt, lock) from None
-    rt.store.touch_device(pool.pool_id, device.device_key, now=rt.now(), ip=request.source_ip)
-    state = SessionState(
-        txn=str(ticket.payload["txn"]),
-        step=Step.TOKENS,
-        pool_id=pool.pool_id,
-        client_id=client.client_id,
-        user_sub=user.sub,
-        username=user.username,
-        device_key=device.device_key,
-        mfa_done=True,
-        auth_time=int(ticket.payload["auth_time"]),
-        expires_at=rt.now_int() + pool.challenge_seconds,
-    )
-    result = _tokens(rt, pool, client, user, state, source_ip=request.source_ip)
-    return AuthOutcome(result=dataclasses.replace(result, server_proof=finished.server_proof))
-
-
-def _nonzero(rt: Runtime) -> bytes:
-    while True:
-        value = rt.random_bytes(32)
-        if any(value):
-            return value
-
-
-def _user_a_tag(a_text: str) -> str:
-    try:
-        a_pub = parse_client_public(a_text)
-    except ValueError:
-        return ""
-    return hashlib.sha256(pad_bytes(a_pub)).hexdigest()[:32]
-
-
-def _claimed_sub(rt: Runtime, pool: PoolSettings, name: str | None) -> str:
-    user = find_user(rt, pool, name)
-    if user is None:
-        raise invalid_session()
-    return user.sub

@@ -114,6 +114,8 @@ def create_user(
     else:
         stored_name, norm = username, pool.normalize_name(username)
     salt = pad_bytes(int.from_bytes(rt.random_bytes(16), "big") or 1)
+    # USER_ID_FOR_SRP: the sub in email-as-username pools, else the lookup name (srp_identity).
+    identity = sub if pool.username_mode is UsernameMode.EMAIL else norm
     now = rt.now()
     user = UserRecord(
         pool_id=pool.pool_id,
@@ -125,15 +127,13 @@ def create_user(
         status=status,
         enabled=True,
         srp_salt=salt,
-        srp_verifier=b"\x02",  # replaced below, once the identity is known
+        srp_verifier=_verifier(pool, identity, secret, salt),
         totp_secret=None,
         mfa={},
         created_at=now,
         modified_at=now,
     )
-    user = dataclasses.replace(
-        user, srp_verifier=_verifier(pool, srp_identity(pool, user), secret, salt)
-    )
+    assert srp_identity(pool, user) == identity
     try:
         rt.store.create_user(user)
     except RecordExistsError:
