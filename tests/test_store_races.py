@@ -19,7 +19,7 @@ import pytest
 
 import pgutil
 from counts import count
-from devicesrp.errors import DeviceKeyConflictError
+from devicesrp.errors import DeviceKeyConflictError, RecordNotFoundError
 from devicesrp.store import ConfirmOutcome, SqlStore, TicketRecord, open_store
 from devicesrp.store import testing as t
 
@@ -249,3 +249,38 @@ def test_remembered_device_cap_holds_under_concurrency(store: SqlStore, evict: b
     assert store.count_remembered_devices(t.POOL, SUB) == cap
     listed = store.list_devices(t.POOL, SUB, remembered_only=False).items
     assert len(listed) == (cap if evict else 20)
+
+
+def test_delete_user_racing_confirm_units_never_fails(store: SqlStore) -> None:
+    """DeleteUser against ConfirmDevice units for the same user: the delete always succeeds and
+    leaves nothing behind; a confirm either lands before it or finds the user gone."""
+    rounds = count(ci=15, soak=150)
+
+    def confirm_unit(r: int, k: int) -> object:
+        user = t.user(100 + r)
+        with store.transaction():
+            store.count_remembered_devices(t.POOL, user.sub)
+            store.confirm_device(t.confirmation(10_000 * r + k, user.sub))
+            store.insert_refresh_token(
+                t.refresh_token(10_000 * r + k, user.sub, device=t.device_key(10_000 * r + k))
+            )
+        return "confirmed"
+
+    with ThreadPoolExecutor(6) as pool:
+        for r in range(rounds):
+            user = t.user(100 + r)
+            store.create_user(user)
+            results = all_at_once(
+                pool,
+                6,
+                lambda i, r=r, user=user: (
+                    store.delete_user(t.POOL, user.sub) if i == 0 else confirm_unit(r, i)
+                ),
+            )
+            assert results[0] is True, repr(results[0])
+            for result in results[1:]:
+                assert result == "confirmed" or isinstance(result, RecordNotFoundError), repr(
+                    result
+                )
+            assert store.get_user_by_sub(t.POOL, user.sub) is None
+            assert store.list_devices(t.POOL, user.sub, remembered_only=False).items == ()

@@ -265,8 +265,11 @@ class DeviceStore(IdentityStore):
         """Serialise cap decisions per user until the unit ends: PostgreSQL locks the user row
         (SQLite's single write lock, taken by BEGIN IMMEDIATE, already serialises them)."""
         if self.dialect == "postgresql":
+            # NO KEY: conflicts with other cap decisions, not with the key-share locks that
+            # foreign-key checks take when devices or tokens are inserted for this user.
             tx.run(
-                "SELECT 1 FROM users WHERE pool_id = ? AND sub = ? FOR UPDATE", (pool_id, user_sub)
+                "SELECT 1 FROM users WHERE pool_id = ? AND sub = ? FOR NO KEY UPDATE",
+                (pool_id, user_sub),
             )
 
     def evict_remembered_devices(

@@ -303,6 +303,10 @@ class IdentityStore(SqlCore):
         ck.ident("sub", sub, 128)
         with self._unit(write=True) as tx:
             key = (pool_id, sub)
+            if self.dialect == "postgresql":
+                # The user row first, as every unit that locks a user does: no lock-order deadlock
+                # with a concurrent ConfirmDevice (user, then device).
+                tx.run("SELECT 1 FROM users WHERE pool_id = ? AND sub = ? FOR UPDATE", key)
             tx.run("DELETE FROM refresh_tokens WHERE pool_id = ? AND user_sub = ?", key)
             tx.run("DELETE FROM devices WHERE pool_id = ? AND user_sub = ?", key)
             return tx.run("DELETE FROM users WHERE pool_id = ? AND sub = ?", key).rowcount == 1
