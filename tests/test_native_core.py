@@ -158,6 +158,11 @@ def test_core_rejects_arguments_outside_its_contract(path: str) -> None:
         other.g_pow(b"\x02", b"\x01", table)  # a table of another context is refused
     with pytest.raises(TypeError):
         ctx.powmod_secret("02", b"\x01", 8)
+    with pytest.raises(RuntimeError, match="already initialised"):
+        ctx.__init__(b"\x0b", path)  # never re-initialised under a thread that may be using it
+    bare = _core.Modulus.__new__(_core.Modulus)
+    with pytest.raises(RuntimeError, match="not initialised"):
+        bare.powmod_public(b"\x02", b"\x03")
 
 
 def test_backend_info_names_native_and_its_path() -> None:

@@ -54,6 +54,16 @@ static PyObject *result_or_error(int rc, const unsigned char *out, size_t len) {
     return PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)len);
 }
 
+/* A Modulus is usable once __init__ succeeded; it is never re-initialised (threads may be using
+ * it without the GIL). */
+static int ready(ModulusObject *self) {
+    if (self->ctx.kernel == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Modulus is not initialised");
+        return 0;
+    }
+    return 1;
+}
+
 static const fixed_table *table_arg(ModulusObject *self, PyObject *obj, int *bad) {
     *bad = 0;
     if (obj == Py_None) return NULL;
@@ -85,7 +95,10 @@ static int Modulus_init(ModulusObject *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_ValueError, "path must be 'portable' or 'ifma'");
         return -1;
     }
-    mont_free(&self->ctx);
+    if (self->ctx.kernel != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Modulus is already initialised");
+        return -1;
+    }
     int rc = mont_init(&self->ctx, (const unsigned char *)n, (size_t)n_len, kernel);
     if (rc == -1) {
         PyErr_SetString(PyExc_ValueError, "modulus must be odd, > 1 and at most 8192 bits");
@@ -107,6 +120,7 @@ static PyObject *Modulus_powmod_secret(ModulusObject *self, PyObject *args) {
     const char *base, *exp;
     Py_ssize_t base_len, exp_len, exp_bits;
     if (!PyArg_ParseTuple(args, "y#y#n", &base, &base_len, &exp, &exp_len, &exp_bits)) return NULL;
+    if (!ready(self)) return NULL;
     const mont_ctx *ctx = &self->ctx;
     if ((size_t)base_len > ctx->nbytes || exp_bits < 1 || (size_t)exp_len != ((size_t)exp_bits + 7) / 8) {
         PyErr_SetString(PyExc_ValueError, "base longer than N or exp not ceil(exp_bits/8) bytes");
@@ -138,6 +152,7 @@ static PyObject *Modulus_powmod_public(ModulusObject *self, PyObject *args) {
     const char *base, *exp;
     Py_ssize_t base_len, exp_len;
     if (!PyArg_ParseTuple(args, "y#y#", &base, &base_len, &exp, &exp_len)) return NULL;
+    if (!ready(self)) return NULL;
     const mont_ctx *ctx = &self->ctx;
     if ((size_t)base_len > ctx->nbytes) {
         PyErr_SetString(PyExc_ValueError, "base longer than N");
@@ -171,6 +186,7 @@ static PyObject *Modulus_fixed_base(ModulusObject *self, PyObject *args) {
     const char *base;
     Py_ssize_t base_len, exp_bits;
     if (!PyArg_ParseTuple(args, "y#n", &base, &base_len, &exp_bits)) return NULL;
+    if (!ready(self)) return NULL;
     if ((size_t)base_len > self->ctx.nbytes || exp_bits < 1 || exp_bits > 65536) {
         PyErr_SetString(PyExc_ValueError, "base longer than N or exp_bits out of range");
         return NULL;
@@ -205,6 +221,7 @@ static PyObject *Modulus_g_pow(ModulusObject *self, PyObject *args) {
     int bad;
     const fixed_table *table = table_arg(self, table_obj, &bad);
     if (bad) return NULL;
+    if (!ready(self)) return NULL;
     const mont_ctx *ctx = &self->ctx;
     if ((size_t)g_len > ctx->nbytes || x_len < 1) {
         PyErr_SetString(PyExc_ValueError, "g longer than N or empty exponent");
@@ -236,6 +253,7 @@ static PyObject *Modulus_srp_server_public(ModulusObject *self, PyObject *args) 
     int bad;
     const fixed_table *table = table_arg(self, table_obj, &bad);
     if (bad) return NULL;
+    if (!ready(self)) return NULL;
     const mont_ctx *ctx = &self->ctx;
     if ((size_t)g_len > ctx->nbytes || (size_t)k_len > ctx->nbytes || (size_t)v_len != ctx->nbytes ||
         b_len < 1) {
@@ -269,6 +287,7 @@ static PyObject *Modulus_srp_client_premaster(ModulusObject *self, PyObject *arg
     int bad;
     const fixed_table *table = table_arg(self, table_obj, &bad);
     if (bad) return NULL;
+    if (!ready(self)) return NULL;
     const mont_ctx *ctx = &self->ctx;
     if ((size_t)g_len > ctx->nbytes || (size_t)k_len > ctx->nbytes || (size_t)bp_len > ctx->nbytes ||
         x_len < 1 || a_len < 1 || u_bits < 0 || (size_t)u_bits > 8 * (size_t)u_len) {
@@ -301,6 +320,7 @@ static PyObject *Modulus_srp_server_premaster(ModulusObject *self, PyObject *arg
     Py_ssize_t ap_len, v_len, u_len, b_len;
     if (!PyArg_ParseTuple(args, "y#y#y#y#", &ap, &ap_len, &v, &v_len, &u, &u_len, &b, &b_len))
         return NULL;
+    if (!ready(self)) return NULL;
     const mont_ctx *ctx = &self->ctx;
     if ((size_t)ap_len > ctx->nbytes || (size_t)v_len != ctx->nbytes || b_len < 1) {
         PyErr_SetString(PyExc_ValueError, "A, v or b has the wrong length");
@@ -333,16 +353,19 @@ static PyObject *Modulus_srp_server_premaster(ModulusObject *self, PyObject *arg
 
 static PyObject *Modulus_get_nbytes(ModulusObject *self, void *closure) {
     (void)closure;
+    if (!ready(self)) return NULL;
     return PyLong_FromSize_t(self->ctx.nbytes);
 }
 
 static PyObject *Modulus_get_path(ModulusObject *self, void *closure) {
     (void)closure;
+    if (!ready(self)) return NULL;
     return PyUnicode_FromString(self->ctx.kernel->name);
 }
 
 static PyObject *Modulus_get_kernel(ModulusObject *self, void *closure) {
     (void)closure;
+    if (!ready(self)) return NULL;
     const kernel_t *k = self->ctx.kernel;
     return PyUnicode_FromString(k == &kernel_ifma  ? "AVX-512 IFMA, 52-bit digits"
                                 : k == &kernel_adx ? "64-bit limbs, MULX/ADX"

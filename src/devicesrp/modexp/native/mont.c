@@ -121,7 +121,10 @@ int mont_init(mont_ctx *ctx, const unsigned char *n_be, size_t n_len, int kernel
         rbits = 64 * ctx->nlimbs;
     }
     limb_t *all = elem_alloc(ctx, 4);
-    if (all == NULL) return -2;
+    if (all == NULL) {
+        ctx->kernel = NULL; /* not usable */
+        return -2;
+    }
     ctx->kn = all;
     ctx->rr = all + ctx->width;
     ctx->one = all + 2 * ctx->width;
