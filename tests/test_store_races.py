@@ -284,3 +284,26 @@ def test_delete_user_racing_confirm_units_never_fails(store: SqlStore) -> None:
                 )
             assert store.get_user_by_sub(t.POOL, user.sub) is None
             assert store.list_devices(t.POOL, user.sub, remembered_only=False).items == ()
+
+
+def test_delete_client_racing_token_inserts_never_fails(store: SqlStore) -> None:
+    rounds = count(ci=15, soak=150)
+    sub = t.user(1).sub
+    with ThreadPoolExecutor(6) as pool:
+        for r in range(rounds):
+            client_id = f"racer{r}"
+            store.create_client(t.client(client_id))
+
+            def act(i: int, r: int = r, client_id: str = client_id) -> object:
+                if i == 0:
+                    return store.delete_client(client_id)
+                store.insert_refresh_token(t.refresh_token(100 * r + i, sub, client_id=client_id))
+                return "inserted"
+
+            results = all_at_once(pool, 6, act)
+            assert results[0] is True, repr(results[0])
+            for result in results[1:]:
+                assert result == "inserted" or isinstance(result, RecordNotFoundError), repr(result)
+            assert store.get_client(client_id) is None
+            for i in range(1, 6):
+                assert store.get_refresh_token(t.refresh_token(100 * r + i, sub).token_hash) is None

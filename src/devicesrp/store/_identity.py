@@ -179,6 +179,9 @@ class IdentityStore(SqlCore):
     def delete_client(self, client_id: str) -> bool:
         ck.client_id("client_id", client_id)
         with self._unit(write=True) as tx:
+            if self.dialect == "postgresql":
+                # Lock first: a token inserted meanwhile would otherwise fail the last DELETE.
+                tx.run("SELECT 1 FROM clients WHERE client_id = ? FOR UPDATE", (client_id,))
             tx.run("DELETE FROM refresh_tokens WHERE client_id = ?", (client_id,))
             return tx.run("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount == 1
 
