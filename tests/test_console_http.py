@@ -226,8 +226,9 @@ def test_sign_in_refusals_rate_limit_and_cookie(svc: Service) -> None:
     assert op.post("/console/sign-in", {"key_id": ADMIN_KEY_ID, "secret": ADMIN_SECRET}).status == (
         403
     )
-    bad = {"csrf": "nope", "key_id": ADMIN_KEY_ID, "secret": ADMIN_SECRET}
-    assert op.post("/console/sign-in", bad).status == 403
+    for wrong in ("nope", "\u00e9" * 43, ""):
+        bad = {"csrf": wrong, "key_id": ADMIN_KEY_ID, "secret": ADMIN_SECRET}
+        assert op.post("/console/sign-in", bad).status == 403
     cookieless = Operator(svc.url)
     stolen = {"csrf": page.form_token(), "key_id": ADMIN_KEY_ID, "secret": ADMIN_SECRET}
     assert cookieless.post("/console/sign-in", stolen).status == 403
@@ -287,12 +288,13 @@ def test_forged_posts_change_nothing(svc: Service) -> None:
     refusals = [
         op.post(forget, {}),
         op.post(forget, {"csrf": ""}),
+        op.post(forget, {"csrf": "\u00e9" * len(mine)}),
         op.post(forget, {"csrf": mine[:-1] + ("A" if mine[-1] != "A" else "B")}),
         op.post(forget, {"csrf": theirs}),  # another session's token
         op.post(forget, {"csrf": mine}, headers={"Origin": "http://evil.example"}),
         op.post(forget, {"csrf": mine}, headers={"Origin": "null"}),
     ]
-    assert [r.status for r in refusals] == [403] * 6
+    assert [r.status for r in refusals] == [403] * 7
     assert device_keys(svc, pool_id, "alice") == [key]
     done = op.post(forget, {"csrf": mine}, headers={"Origin": svc.url})
     assert done.status == 303 and done.headers["location"].endswith("?done=forgotten")

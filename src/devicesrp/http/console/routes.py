@@ -200,7 +200,11 @@ class Console:
             return self.refusal(request, exc.status, exc.message)
         expected = self.gate.presession_token(request.cookies.get(SIGNIN_COOKIE))
         given = fields.get("csrf")
-        if expected is None or given is None or not secrets.compare_digest(given, expected):
+        if (
+            expected is None
+            or given is None
+            or not secrets.compare_digest(given.encode("utf-8", "replace"), expected.encode())
+        ):
             return self.sign_in_form(request, 403, "The sign-in form expired; please try again.")
         address = self.source(request)
         wait = await run_in_threadpool(self.gate.locked_for, address)
