@@ -33,6 +33,7 @@ from clients.harness import (
     thread_server,
 )
 from clients.raw import confirm_new_device, sign_in
+from counts import count
 from devicesrp.http.app import Service as AppService
 from devicesrp.http.app import build_app
 from devicesrp.http.config import ServiceConfig
@@ -510,3 +511,66 @@ def test_without_admin_keys_nobody_signs_in(tmp_path: Path) -> None:
             assert op.get("/health").status == 200  # the rest of the service is unaffected
     finally:
         store.close()
+
+
+NASTY = [
+    "",
+    "x",
+    "\u00e9",
+    "\U0001f600",
+    "%",
+    "&=&",
+    "a" * 1100,
+    "..",
+    "../..",
+    "<script>alert(1)</script>",
+    "'\"",
+    "\u202e",
+    "0",
+    "-1",
+    "99999999999999999999",
+    "on",
+    "yes",
+    "ON",
+    "email",
+    "//evil.example",
+]
+
+
+def test_random_input_never_breaks_the_console(svc: Service) -> None:
+    """Random fields, queries and path pieces on every route: always an answer below 500."""
+    import random
+
+    rng = random.Random(11)
+    pool_id, sub, key, _, _ = user_with_device(svc, "ivan")
+    op = signed_in(svc)
+    token = op.get("/console/").form_token()
+    user = f"/console/pools/{pool_id}/users/{sub}"
+    names = ["csrf", "next", "key_id", "secret", "device_policy", "replaces_mfa", "mfa_mode"]
+    names += ["sms", "totp", "device_cap", "cap_mode", "remembered", "q", "by", "token"]
+    posts = ["/console/sign-in", f"/console/pools/{pool_id}", f"{user}/lockout/reset"]
+    posts += [f"{user}/devices/{key}/status"]
+    gets = ["/console/", "/console/sign-in", f"/console/pools/{pool_id}", user]
+    for _ in range(count(ci=40, soak=800)):
+        fields = {rng.choice(names): rng.choice(NASTY) for _ in range(rng.randint(0, 6))}
+        if rng.random() < 0.7:
+            fields["csrf"] = token
+        reply = op.post(rng.choice(posts), fields)
+        assert reply.status < 500, (fields, reply.status)
+        query = urllib.parse.urlencode(
+            {rng.choice([*names, "devices", "done"]): rng.choice(NASTY) for _ in range(3)}
+        )
+        reply = op.get(f"{rng.choice(gets)}?{query}")
+        assert reply.status < 500, (query, reply.status)
+        piece = urllib.parse.quote(rng.choice(NASTY[1:]), safe="")
+        path = rng.choice(
+            [
+                f"/console/pools/{piece}",
+                f"/console/pools/{pool_id}/users/{piece}",
+                f"{user}/devices/{piece}/forget",
+            ]
+        )
+        reply = op.post(path, {"csrf": token}) if path.endswith("forget") else op.get(path)
+        assert reply.status < 500, (path, reply.status)
+    assert "<script>alert(1)</script>" not in op.get(user + "?done=%3Cscript%3E").body
+    assert device_keys(svc, pool_id, "ivan") == [key]
