@@ -3,6 +3,7 @@ modes, case-insensitive names, SECRET_HASH over either name, admin operations.""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,13 @@ from devicesrp.server.errors import (
     InvalidPasswordError,
     LimitExceededError,
     NotAuthorizedError,
+    PasswordResetRequiredError,
+    TooManyRequestsError,
     UsernameExistsError,
     UserNotConfirmedError,
     UserNotFoundError,
 )
-from devicesrp.server.flow import InitiateAuthRequest
+from devicesrp.server.flow import InitiateAuthRequest, RespondRequest
 from devicesrp.srp.cognito import secret_hash
 from devicesrp.srp.encoding import to_hex
 from test_server_harness import (
@@ -207,3 +210,60 @@ def test_admin_operations(env: Env) -> None:
     env.idp.admin_delete_user(POOL, "nina")
     with pytest.raises(UserNotFoundError):
         env.idp.admin_get_user(POOL, "nina")
+
+
+def test_temporary_password_requires_a_new_one(env: Env) -> None:
+    env.idp.admin_create_user(
+        POOL, "olga", "Temp-pass1!", {"email": "olga@example.com"}, temporary=True
+    )
+    s = SignIn(env, "olga", password="Temp-pass1!")
+    s.initiate()
+    out = s.respond(s.proof())
+    assert out.challenge is not None and out.challenge.name.value == "NEW_PASSWORD_REQUIRED"
+    assert json.loads(out.challenge.parameters["userAttributes"]) == {"email": "olga@example.com"}
+    session = out.challenge.session
+
+    def answer(password: str) -> RespondRequest:
+        return RespondRequest(
+            CLIENT, "NEW_PASSWORD_REQUIRED", {"USERNAME": "olga", "NEW_PASSWORD": password}, session
+        )
+
+    with pytest.raises(InvalidPasswordError):  # a weak one does not spend the Session
+        env.idp.respond_to_auth_challenge(answer("weak"))
+    result = tokens_of(env.idp.respond_to_auth_challenge(answer("Chosen-pass1!")))
+    assert result.new_device is not None
+    with pytest.raises(NotAuthorizedError):
+        env.idp.respond_to_auth_challenge(answer("Chosen-pass2!"))
+    assert env.idp.admin_get_user(POOL, "olga").status == "CONFIRMED"
+    password_login_with(env, "olga", "Chosen-pass1!")
+    env.idp.admin_set_user_password(POOL, "olga", "Temp-pass2!", permanent=False)
+    s = SignIn(env, "olga", password="Temp-pass2!")
+    s.initiate()
+    out = s.respond(s.proof())
+    assert out.challenge is not None and out.challenge.name.value == "NEW_PASSWORD_REQUIRED"
+
+
+def test_admin_reset_user_password(env: Env) -> None:
+    env.idp.admin_create_user(POOL, "pete", "Corr3ct-horse!", {"email": "pete@example.com"})
+    env.idp.admin_reset_user_password(POOL, "pete")
+    s = SignIn(env, "pete")
+    with pytest.raises(PasswordResetRequiredError):
+        s.initiate()
+    code = last_code(env, env.idp.admin_get_user(POOL, "pete").sub)
+    env.idp.confirm_forgot_password(CLIENT, "pete", code, "N3w-password!")
+    password_login_with(env, "pete", "N3w-password!")
+
+
+def test_sign_in_starts_per_name_are_throttled(tmp_path: Path) -> None:
+    store = open_backend("sqlite", tmp_path)
+    env = make_env(store, PoolSettings(POOL, signin_starts_per_minute=3))
+    env.idp.admin_create_user(POOL, "quinn", "Corr3ct-horse!")
+    for name in ("quinn", "nobody"):
+        for _ in range(3):
+            SignIn(env, name).initiate()
+        with pytest.raises(TooManyRequestsError):
+            SignIn(env, name.upper()).initiate()  # the same name in another case
+    SignIn(env, "someone-else").initiate()
+    env.clock.advance(60)
+    SignIn(env, "quinn").initiate()
+    store.close()

@@ -156,6 +156,9 @@ class PoolSettings:
     refresh_rotation: bool = False
     refresh_grace_seconds: int = 60
     password_policy: PasswordPolicy = field(default_factory=lambda: PasswordPolicy())
+    # Throttling: sign-in starts per user name per minute before TooManyRequestsException
+    # (0 = off). Per-address and global limits belong to the HTTP service.
+    signin_starts_per_minute: int = 0
 
     def __post_init__(self) -> None:
         parse_pool_id(self.pool_id)
@@ -167,6 +170,8 @@ class PoolSettings:
             raise InvalidParameterError("device_ticket_seconds", "must be 1..300")
         if not 0 <= self.refresh_grace_seconds <= 3600:
             raise InvalidParameterError("refresh_grace_seconds", "must be 0..3600")
+        if not 0 <= self.signin_starts_per_minute <= 100_000:
+            raise InvalidParameterError("signin_starts_per_minute", "must be 0..100000")
 
     @property
     def region(self) -> str:

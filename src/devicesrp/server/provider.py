@@ -38,7 +38,7 @@ from .identity import find_user
 from .runtime import Runtime
 from .session import SessionState
 from .signin import initiate_auth, password_verifier
-from .steps import respond_mfa, respond_mfa_setup
+from .steps import respond_mfa, respond_mfa_setup, respond_new_password
 from .users import CodeDelivery
 
 __all__ = ["IdentityProvider", "UserView"]
@@ -148,6 +148,8 @@ class IdentityProvider:
             return respond_mfa(self.rt, request, Step(name))
         if name == Step.MFA_SETUP.value:
             return respond_mfa_setup(self.rt, request)
+        if name == Step.NEW_PASSWORD_REQUIRED.value:
+            return respond_new_password(self.rt, request)
         raise InvalidParameterDomainError(f"Unsupported ChallengeName {name!s:.40}")
 
     def get_tokens_from_refresh_token(
@@ -279,18 +281,41 @@ class IdentityProvider:
         username: object,
         password: object,
         attributes: Mapping[str, object] | None = None,
+        *,
+        temporary: bool = False,
     ) -> UserView:
-        """AdminCreateUser followed by AdminSetUserPassword(Permanent=true): a CONFIRMED user."""
+        """AdminCreateUser: with ``temporary`` the user must choose a new password at the first
+        sign-in (FORCE_CHANGE_PASSWORD, NEW_PASSWORD_REQUIRED); else a CONFIRMED user."""
         pool = self.rt.pool(pool_id)
-        return _view(
-            users.create_user(
-                self.rt, pool, username=username, password=password, attributes=attributes
-            )
+        status = "FORCE_CHANGE_PASSWORD" if temporary else "CONFIRMED"
+        user = users.create_user(
+            self.rt,
+            pool,
+            username=username,
+            password=password,
+            attributes=attributes,
+            status=status,
         )
+        return _view(user)
 
-    def admin_set_user_password(self, pool_id: str, username: object, password: object) -> None:
+    def admin_set_user_password(
+        self, pool_id: str, username: object, password: object, *, permanent: bool = True
+    ) -> None:
+        """AdminSetUserPassword; ``permanent=False`` makes it temporary (NEW_PASSWORD_REQUIRED)."""
         pool = self.rt.pool(pool_id)
-        users.set_password(self.rt, pool, users.require_user(self.rt, pool, username), password)
+        user = users.require_user(self.rt, pool, username)
+        status = None if permanent else "FORCE_CHANGE_PASSWORD"
+        users.set_password(self.rt, pool, user, password, status=status)
+
+    def admin_reset_user_password(self, pool_id: str, username: object) -> CodeDelivery:
+        """AdminResetUserPassword: sign-in refuses with PasswordResetRequiredException until
+        ConfirmForgotPassword with the code sent now."""
+        pool = self.rt.pool(pool_id)
+        user = users.require_user(self.rt, pool, username)
+        self.rt.store.update_user(
+            dataclasses.replace(user, status="RESET_REQUIRED", modified_at=self.rt.now())
+        )
+        return users.send_code(self.rt, pool, user, purpose="reset", lifetime=_RESET_CODE_SECONDS)
 
     def admin_get_user(self, pool_id: str, username: object) -> UserView:
         pool = self.rt.pool(pool_id)

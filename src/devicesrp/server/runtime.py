@@ -149,6 +149,7 @@ def settings_to_json(s: PoolSettings) -> dict[str, Any]:
         "device_ticket_seconds": s.device_ticket_seconds,
         "refresh_rotation": s.refresh_rotation,
         "refresh_grace_seconds": s.refresh_grace_seconds,
+        "signin_starts_per_minute": s.signin_starts_per_minute,
         "password_policy": {
             "min_length": s.password_policy.min_length,
             "require_uppercase": s.password_policy.require_uppercase,
@@ -201,6 +202,7 @@ def settings_from_json(pool_id: str, data: Mapping[str, Any]) -> PoolSettings:
         refresh_grace_seconds=int(
             data.get("refresh_grace_seconds", defaults.refresh_grace_seconds)
         ),
+        signin_starts_per_minute=int(data.get("signin_starts_per_minute", 0)),
         password_policy=PasswordPolicy(
             min_length=int(policy.get("min_length", 8)),
             require_uppercase=bool(policy.get("require_uppercase", True)),

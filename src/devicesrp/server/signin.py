@@ -27,6 +27,7 @@ from .errors import (
     InvalidParameterDomainError,
     NotAuthorizedError,
     PasswordResetRequiredError,
+    TooManyRequestsError,
     UserNotConfirmedError,
     device_does_not_exist,
     incorrect_credentials,
@@ -47,14 +48,17 @@ from .flow import (
 )
 from .grants import refresh
 from .identity import Principal, find_user, principal_for, valid_name
+from .lockout import name_key
 from .runtime import Runtime
 from .session import SessionState
 from .steps import after_first_factor, device_state
+from .vault import KIND_FAKE_SALT
 
 __all__ = ["initiate_auth", "password_verifier"]
 
 _CHALLENGE_SCOPE = "chal.user"
 _RETRY_KIND = "deviceless-retry"
+_RATE_SCOPE = "rate.start"
 _TIMESTAMP_MESSAGE = "TIMESTAMP format should be EEE MMM d HH:mm:ss z yyyy in english."
 
 
@@ -89,6 +93,7 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
     if not valid_name(username):
         raise InvalidParameterDomainError("Invalid value for parameter USERNAME")
     a_pub = _srp_a(param(params, "SRP_A") or "")
+    _throttle(rt, pool, username)
     user = find_user(rt, pool, username)
     check_secret_hash(
         client,
@@ -127,6 +132,25 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
         "USERNAME": principal.identity,
     }
     return AuthOutcome(challenge=ChallengeResult(Step.PASSWORD_VERIFIER, session, parameters))
+
+
+def _throttle(rt: Runtime, pool: PoolSettings, username: str) -> None:
+    """At most ``signin_starts_per_minute`` starts per name and minute, counted in the store
+    (exact across processes) under an HMAC of the name, before any modular exponentiation."""
+    limit = pool.signin_starts_per_minute
+    if not limit:
+        return
+    minute = int(rt.now() // 60)
+    key = name_key(rt.vault.secret(KIND_FAKE_SALT), pool.pool_id, pool.normalize_name(username))
+    record = rt.store.record_failure(
+        _RATE_SCOPE,
+        f"{minute}:{key}",
+        now=rt.now(),
+        lock_for=lambda _: 0.0,
+        max_keys=rt.unknown_name_table_size,
+    )
+    if record.failures > limit:
+        raise TooManyRequestsError("Too many requests")
 
 
 def _nonzero(rt: Runtime, n: int) -> bytes:

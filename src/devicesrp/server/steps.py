@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import json
 import uuid
 
 from ..store.records import DeviceRecord, TicketRecord, UserRecord
@@ -32,13 +33,14 @@ from .flow import (
     user_names,
 )
 from .grants import AuthenticationResult, NewDeviceMetadata, issue
-from .identity import find_user
+from .identity import find_user, srp_identity
 from .lockout import user_key
 from .mfa import open_totp_secret, record_totp_step
 from .runtime import Runtime
 from .sender import Channel, CodeMessage, mask_destination
 from .session import SessionState
 from .totp import verify as verify_totp
+from .users import check_password, set_password
 from .userstate import user_mfa
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "open_step",
     "respond_mfa",
     "respond_mfa_setup",
+    "respond_new_password",
     "same_user",
 ]
 
@@ -103,9 +106,13 @@ def after_first_factor(
     if plan.device_not_found:
         return None
     on_device = presented in (DevicePresented.REMEMBERED, DevicePresented.NOT_REMEMBERED)
+    steps = plan.steps
+    if user.status == "FORCE_CHANGE_PASSWORD":
+        # A temporary password: the new one comes first, then the rest of the plan.
+        steps = (Step.NEW_PASSWORD_REQUIRED, *steps)
     state = SessionState(
         txn=rt.random_bytes(16).hex(),
-        step=plan.first,
+        step=steps[0],
         pool_id=pool.pool_id,
         client_id=client.client_id,
         user_sub=user.sub,
@@ -115,7 +122,7 @@ def after_first_factor(
         auth_time=rt.now_int(),
         expires_at=rt.now_int() + pool.challenge_seconds,
         new_device=plan.new_device_metadata,
-        then=plan.steps[1:],
+        then=steps[1:],
         extra=a_tag,
     )
     return advance(rt, pool, client, user, state, source_ip=source_ip)
@@ -157,6 +164,13 @@ def advance(
         }
     elif step is Step.MFA_SETUP:
         parameters = {"MFAS_CAN_SETUP": '["SOFTWARE_TOKEN_MFA"]'}
+    elif step is Step.NEW_PASSWORD_REQUIRED:
+        shown = {str(k): str(v) for k, v in user.attributes.items() if k != "email_verified"}
+        parameters = {
+            "USER_ID_FOR_SRP": srp_identity(pool, user),
+            "requiredAttributes": "[]",
+            "userAttributes": json.dumps(shown, separators=(",", ":")),
+        }
     elif step is Step.DEVICE_SRP_AUTH and pool.device_ticket_enabled and state.device_key:
         ticket = TicketRecord(
             ticket_id=device_ticket_id(pool, client, user.sub, state.device_key, state.extra),
@@ -321,6 +335,22 @@ def _next(
         code_mac="",
     )
     return advance(rt, pool, client, user, following, source_ip=request.source_ip)
+
+
+def respond_new_password(rt: Runtime, request: RespondRequest) -> AuthOutcome:
+    """NEW_PASSWORD_REQUIRED: the user's own password replaces the temporary one."""
+    client, pool = rt.client(request.client_id)
+    state = open_step(rt, request, Step.NEW_PASSWORD_REQUIRED, client)
+    values = request.responses
+    typed = param(values, "USERNAME")
+    user = same_user(rt, pool, typed, state.user_sub)
+    check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user, typed))
+    new_password = check_password(
+        pool, param(values, "NEW_PASSWORD")
+    )  # before the Session is spent
+    consume_step(rt, state)
+    user = set_password(rt, pool, user, new_password)
+    return _next(rt, pool, client, user, state, request)
 
 
 def respond_mfa_setup(rt: Runtime, request: RespondRequest) -> AuthOutcome:

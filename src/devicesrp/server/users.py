@@ -141,18 +141,30 @@ def create_user(
     return user
 
 
-def set_password(rt: Runtime, pool: PoolSettings, user: UserRecord, password: object) -> UserRecord:
-    """A new salt and verifier; sessions in flight fail their proof, refresh tokens stay."""
+def set_password(
+    rt: Runtime,
+    pool: PoolSettings,
+    user: UserRecord,
+    password: object,
+    *,
+    status: str | None = None,
+) -> UserRecord:
+    """A new salt and verifier; sessions in flight fail their proof, refresh tokens stay.
+
+    The status becomes ``status`` if given, else CONFIRMED for a user who had to change or
+    reset the password (the other statuses stay).
+    """
     secret = check_password(pool, password)
     salt = pad_bytes(int.from_bytes(rt.random_bytes(16), "big") or 1)
     fresh = rt.store.get_user_by_sub(pool.pool_id, user.sub) or user
+    if status is None:
+        forced = fresh.status in ("RESET_REQUIRED", "FORCE_CHANGE_PASSWORD")
+        status = "CONFIRMED" if forced else fresh.status
     changed = dataclasses.replace(
         fresh,
         srp_salt=salt,
         srp_verifier=_verifier(pool, srp_identity(pool, fresh), secret, salt),
-        status="CONFIRMED"
-        if fresh.status in ("RESET_REQUIRED", "FORCE_CHANGE_PASSWORD")
-        else fresh.status,
+        status=status,
         modified_at=max(rt.now(), fresh.modified_at),
     )
     rt.store.update_user(changed)
