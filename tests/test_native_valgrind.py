@@ -23,8 +23,9 @@ from vectors import group_modulus
 ROOT = Path(__file__).resolve().parent.parent
 NATIVE = ROOT / "src" / "devicesrp" / "modexp" / "native"
 HARNESS = ROOT / "tests" / "ct" / "ctgrind.c"
-# Same optimisation as setup.py builds the extension with, so the checked code is the shipped code.
-CFLAGS = ["-O2", "-std=c11", "-g"]
+# The flags the extension is built with (Python's -fwrapv -DNDEBUG, then setup.py's -O2 -std=c11)
+# so the checked code is the shipped code.
+CFLAGS = ["-O2", "-std=c11", "-fwrapv", "-DNDEBUG", "-g"]
 N = group_modulus(3072)
 NBYTES = 384
 LEAK = "depends on uninitialised value"
