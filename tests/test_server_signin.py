@@ -293,4 +293,4 @@ def test_unknown_client_and_flow(env: Env) -> None:
     with pytest.raises(InvalidParameterDomainError):
         env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "USER_PASSWORD_AUTH", {"USERNAME": "a"}))
     with pytest.raises(InvalidParameterDomainError):
-        env.idp.respond_to_auth_challenge(RespondRequest(CLIENT, "NEW_PASSWORD_REQUIRED", {}))
+        env.idp.respond_to_auth_challenge(RespondRequest(CLIENT, "CUSTOM_CHALLENGE", {}))
