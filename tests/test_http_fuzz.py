@@ -45,8 +45,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         else:
             os.environ["DEVICESRP_KEK"] = old
     setup(service)
+    SERVICES.append(service)
     yield build_app(service)
     close()
+
+
+SERVICES: list[Any] = []
 
 
 def setup(service: Any) -> None:
@@ -242,3 +246,19 @@ def test_transport_rejections_are_cheap(app: Any) -> None:
         assert status in (400, 413)
     # asyncio.run's own event-loop set-up is part of each sample, so the real cost is lower still
     assert statistics.median(times) < 1e-3, statistics.median(times)
+
+
+def test_readme_lists_exactly_the_operations_served(app: Any) -> None:
+    import re
+
+    readme = (Path(__file__).parents[1] / "src" / "devicesrp" / "http" / "README.md").read_text()
+    section = readme.split("## Supported operations")[1].split("\n## ")[0]
+    section = section.split("- Anything else")[0]
+    listed = {
+        name
+        for name in re.findall(r"`([A-Z][A-Za-z]+)`", section)
+        if not name.isupper() and name not in ("Permanent",)
+    }
+    listed -= {"True"}
+    served = set(SERVICES[0].operations)
+    assert listed == served, (listed - served, served - listed)

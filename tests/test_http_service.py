@@ -414,3 +414,25 @@ def test_sms_mfa_through_the_outbox_then_skipped_by_the_device(svc: Service) -> 
         cognito, pool_id, client_id, "sam", PASSWORD, device=device, sms_code=code_from_outbox
     )
     assert second.challenges == ["PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"]
+
+
+def test_temporary_password_then_new_password_required(svc: Service) -> None:
+    admin, cognito = svc.admin(), svc.public()
+    pool_id, client_id = make_pool(svc, "always")
+    admin.admin_create_user(UserPoolId=pool_id, Username="tina", TemporaryPassword=PASSWORD)
+    assert admin.admin_get_user(UserPoolId=pool_id, Username="tina")["UserStatus"] == (
+        "FORCE_CHANGE_PASSWORD"
+    )
+    chosen = "Tina-0wn-Passw0rd!"
+    first = sign_in(cognito, pool_id, client_id, "tina", PASSWORD, new_password=chosen)
+    assert first.challenges == ["PASSWORD_VERIFIER", "NEW_PASSWORD_REQUIRED"]
+    assert first.tokens["AccessToken"]
+    assert admin.admin_get_user(UserPoolId=pool_id, Username="tina")["UserStatus"] == "CONFIRMED"
+    with pytest.raises(ClientError) as info:
+        sign_in(cognito, pool_id, client_id, "tina", PASSWORD)
+    assert error_of(info)[0] == "NotAuthorizedException"
+    assert sign_in(cognito, pool_id, client_id, "tina", chosen).challenges == ["PASSWORD_VERIFIER"]
+    # AdminSetUserPassword without Permanent is temporary again, as on Cognito
+    admin.admin_set_user_password(UserPoolId=pool_id, Username="tina", Password=PASSWORD)
+    again = sign_in(cognito, pool_id, client_id, "tina", PASSWORD, new_password="Tina-N3w-again!")
+    assert again.challenges == ["PASSWORD_VERIFIER", "NEW_PASSWORD_REQUIRED"]

@@ -90,6 +90,7 @@ def sign_in(
     device_in_initiate: bool = True,
     totp: Totp | None = None,
     sms_code: Callable[[], str] | None = None,
+    new_password: str | None = None,
 ) -> SignIn:
     """USER_SRP_AUTH -> PASSWORD_VERIFIER -> [SOFTWARE_TOKEN_MFA] -> [device SRP] -> tokens."""
     out = SignIn()
@@ -126,6 +127,14 @@ def sign_in(
                 ChallengeName=name,
                 Session=resp["Session"],
                 ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp.code()},
+            )
+        elif name == "NEW_PASSWORD_REQUIRED":
+            assert new_password is not None, "the server asked for a new password"
+            resp = cognito.respond_to_auth_challenge(
+                ClientId=client_id,
+                ChallengeName=name,
+                Session=resp["Session"],
+                ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password},
             )
         elif name == "SMS_MFA":
             assert sms_code is not None, "the server asked for an SMS code"

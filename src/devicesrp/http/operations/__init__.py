@@ -18,14 +18,3 @@ def build_operations(idp: IdentityProvider, region: str) -> dict[str, Operation]
         *admin.operations(idp, region),
     ]
     return {op.name: op for op in ops}
-
-
-SUPPORTED = (
-    "InitiateAuth RespondToAuthChallenge GetTokensFromRefreshToken RevokeToken GlobalSignOut "
-    "ConfirmDevice UpdateDeviceStatus GetDevice ListDevices ForgetDevice AdminGetDevice "
-    "AdminListDevices AdminForgetDevice AdminUpdateDeviceStatus SignUp ConfirmSignUp GetUser "
-    "ChangePassword ForgotPassword ConfirmForgotPassword AssociateSoftwareToken "
-    "VerifySoftwareToken SetUserMFAPreference CreateUserPool DescribeUserPool UpdateUserPool "
-    "SetUserPoolMfaConfig GetUserPoolMfaConfig CreateUserPoolClient ListUsers AdminCreateUser "
-    "AdminSetUserPassword AdminGetUser AdminDeleteUser AdminSetUserMFAPreference"
-).split()

@@ -237,19 +237,32 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
         return Reply(body)
 
     def admin_create_user(call: Call) -> Reply:
+        """Cognito's semantics: the user is FORCE_CHANGE_PASSWORD and meets NEW_PASSWORD_REQUIRED
+        at the first sign-in (unless AdminSetUserPassword(Permanent=True) comes first)."""
         p = call.params
         password = p.opt_str("TemporaryPassword", max_len=256)
         if password is None:
-            # no one knows this password: AdminSetUserPassword gives the user a usable one
+            # Cognito would e-mail a generated one; here nobody learns it, so an administrator
+            # sets a password (AdminSetUserPassword) before the user can sign in
             password = "Aa1!" + secrets.token_urlsafe(24)
         view = idp.admin_create_user(
-            _pool(p), _user(p), password, dict(p.attributes("UserAttributes"))
+            _pool(p), _user(p), password, dict(p.attributes("UserAttributes")), temporary=True
         )
         return Reply({"User": user_type(view)})
 
     def admin_set_password(call: Call) -> Reply:
         p = call.params
-        idp.admin_set_user_password(_pool(p), _user(p), p.req_str("Password", max_len=256))
+        idp.admin_set_user_password(
+            _pool(p),
+            _user(p),
+            p.req_str("Password", max_len=256),
+            permanent=bool(p.opt_bool("Permanent")),  # Cognito's default: temporary
+        )
+        return Reply({})
+
+    def admin_reset_password(call: Call) -> Reply:
+        p = call.params
+        idp.admin_reset_user_password(_pool(p), _user(p))
         return Reply({})
 
     def admin_get_user(call: Call) -> Reply:
@@ -284,6 +297,7 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
         op("ListUsers", list_users, False),
         op("AdminCreateUser", admin_create_user, True),
         op("AdminSetUserPassword", admin_set_password, True),
+        op("AdminResetUserPassword", admin_reset_password, True),
         op("AdminGetUser", admin_get_user, False),
         op("AdminDeleteUser", admin_delete_user, True),
         op("AdminSetUserMFAPreference", admin_set_mfa, True),
