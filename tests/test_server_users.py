@@ -158,6 +158,18 @@ def test_email_as_username_uses_the_sub_for_srp(tmp_path: Path) -> None:
     # Unknown e-mails get a UUID-shaped USER_ID_FOR_SRP too.
     ghost = SignIn(env, "ghost@example.com").initiate().parameters["USER_ID_FOR_SRP"]
     assert re.fullmatch(r"[0-9a-f-]{36}", ghost)
+    assert SignIn(env, "Ghost@Example.com").initiate().parameters["USER_ID_FOR_SRP"] == ghost
+    # Its proofs are evaluated and counted like a known user's: it locks the same way.
+    for who in ("kate@example.com", "ghost@example.com"):
+        answers = []
+        for _ in range(6):
+            s = SignIn(env, who)
+            s.initiate()
+            try:
+                s.respond(s.proof(password="Wrong-horse1!"))
+            except NotAuthorizedError as exc:
+                answers.append(exc.message)
+        assert answers == ["Incorrect username or password."] * 5 + ["Password attempts exceeded"]
     store.close()
 
 

@@ -4,9 +4,9 @@ USER_ID_FOR_SRP is the user's lookup name (``username_norm``) in username pools 
 email-as-username pools; the password verifier is made over it. An unknown name gets a challenge
 of the same shape from a key only the server holds (security matrix row 17):
 
-    salt_fake = PAD(HMAC-SHA256(k_fake, "salt" | pool | name)[:16])        (same form as real salts)
-    v_fake    = HMAC expansion of (k_fake, "verifier" | pool | name) to 384 bytes, mod N
-    id_fake   = the normalised name (username pools) or a UUID from the same HMAC (email pools)
+    id_fake   = the normalised name (username pools) or a UUID from HMAC(k_fake, name) (email pools)
+    salt_fake = PAD(HMAC-SHA256(k_fake, "salt" | pool | id_fake)[:16])   (same form as real salts)
+    v_fake    = HMAC expansion of (k_fake, "verifier" | pool | id_fake) to 384 bytes, mod N
 
 No modular exponentiation is spent on the fake values, and the lookups run the same for known and
 unknown names, so neither the answer nor its cost depends on whether the name exists.
@@ -117,20 +117,28 @@ def principal_for(rt: Runtime, pool: PoolSettings, name: str, user: UserRecord |
     return Principal(user, user.sub, identity, record, lock, user.sub)
 
 
+def _fake_identity(rt: Runtime, pool: PoolSettings, name: str) -> str:
+    """USER_ID_FOR_SRP for an unknown name; applied to its own output it returns it unchanged,
+    because clients answer with the identity they were given, not the name they typed."""
+    norm = pool.normalize_name(name) if valid_name(name) else "unknown"
+    if pool.username_mode is UsernameMode.EMAIL and "@" in norm:
+        key = rt.vault.secret(KIND_FAKE_SALT)
+        return str(uuid.UUID(bytes=_mac(key, "sub", pool.pool_id, norm)[:16], version=4))
+    return norm
+
+
 def _fake_principal(rt: Runtime, pool: PoolSettings, name: str) -> Principal:
+    """Everything derives from the fake identity, so the proof step (which only sees the
+    identity echoed back) rebuilds the same context, lockout key and record."""
     key = rt.vault.secret(KIND_FAKE_SALT)
-    norm = pool.normalize_name(name) if valid_name(name) else "\x00invalid"
-    salt = pad_bytes(int.from_bytes(_mac(key, "salt", pool.pool_id, norm)[:16], "big"))
-    stream = b"".join(_mac(key, f"verifier{i}", pool.pool_id, norm) for i in range(12))
+    identity = _fake_identity(rt, pool, name)
+    salt = pad_bytes(int.from_bytes(_mac(key, "salt", pool.pool_id, identity)[:16], "big"))
+    stream = b"".join(_mac(key, f"verifier{i}", pool.pool_id, identity) for i in range(12))
     n = COGNITO_GROUP.N
     v = 2 + int.from_bytes(stream, "big") % (n - 3)
-    fake_sub = str(uuid.UUID(bytes=_mac(key, "sub", pool.pool_id, norm)[:16], version=4))
-    if pool.username_mode is UsernameMode.EMAIL:
-        identity = fake_sub
-    else:
-        identity = norm if valid_name(name) else "unknown"
+    session_id = str(uuid.UUID(bytes=_mac(key, "session", pool.pool_id, identity)[:16], version=4))
     record = VerifierRecord(
         pool_name(pool.pool_id), identity, salt, v.to_bytes(COGNITO_GROUP.n_len, "big")
     )
-    lock_key = name_key(key, pool.pool_id, norm)
-    return Principal(None, "unknown:" + lock_key, identity, record, lock_key, fake_sub)
+    lock_key = name_key(key, pool.pool_id, identity)
+    return Principal(None, "unknown:" + lock_key, identity, record, lock_key, session_id)
