@@ -29,6 +29,7 @@ from clients.harness import (
     Service,
     free_port,
     postgres_reachable,
+    serve_process,
     shared_service,
     thread_server,
 )
@@ -574,3 +575,65 @@ def test_random_input_never_breaks_the_console(svc: Service) -> None:
         assert reply.status < 500, (path, reply.status)
     assert "<script>alert(1)</script>" not in op.get(user + "?done=%3Cscript%3E").body
     assert device_keys(svc, pool_id, "ivan") == [key]
+
+
+def test_sessions_hold_across_worker_processes(tmp_path: Path) -> None:
+    """With --workers 2 requests land on both processes; a session and its sign-out hold on
+    both (they live in the database, keyed by what every worker derives from the admin keys)."""
+    config = tmp_path / "workers.toml"
+    config.write_text(f'[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\nsecret = "{ADMIN_SECRET}"\n')
+    env = {"DEVICESRP_KEK": base64.b64encode(os.urandom(32)).decode()}
+    args = ["--db", f"sqlite:///{tmp_path / 'w.sqlite3'}", "--config", str(config)]
+    with serve_process([*args, "--workers", "2"], env, tmp_path / "serve.log") as (url, proc):
+        workers = [c.pid for c in _children(proc.pid)]
+        assert len(workers) == 2
+        op = Operator(url)
+        assert op.sign_in().status == 303
+        cookie = op.cookie("devicesrp_console")
+        # pages until both workers have visibly worked (CPU time beyond idle ticks): the session
+        # then opened on both processes
+        before = [_cpu_ticks(pid) for pid in workers]
+        pages: list[Reply] = []
+        while len(pages) < 400:
+            pages += [op.get("/console/") for _ in range(10)]
+            busy = [_cpu_ticks(pid) - was for pid, was in zip(workers, before, strict=True)]
+            if min(busy) >= 3:
+                break
+        assert min(busy) >= 3, f"one worker served nothing: {busy} ticks"
+        assert {p.status for p in pages} == {200}
+        assert op.post("/console/sign-out", {"csrf": pages[0].form_token()}).status == 303
+        stale = Operator(url)
+        for _ in range(count(ci=10, soak=100)):
+            reply = stale.send(
+                urllib.request.Request(
+                    url + "/console/", headers={"Cookie": f"devicesrp_console={cookie}"}
+                )
+            )
+            assert reply.status == 303
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU time of the process so far, in clock ticks (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _children(pid: int) -> list[Any]:
+    """uvicorn's worker processes under ``pid``, from /proc."""
+
+    @dataclass
+    class Child:
+        pid: int
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            cmdline = (entry / "cmdline").read_bytes() if entry.exists() else b""
+            # uvicorn's workers are spawned processes (not multiprocessing's resource tracker)
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
+                found.append(Child(int(entry.name)))
+    return found
