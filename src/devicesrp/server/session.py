@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -68,8 +68,37 @@ class SessionState:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > cap):
                 raise InvalidParameterError(name, f"must be a string of at most {cap} characters")
-        if len(self.then) > 4 or len(self.extra) > 128 or len(self.code_mac) > 64:
-            raise InvalidParameterError("extra", "at most 4 steps and 128 characters")
+        if len(self.then) > 4 or len(self.extra) > 64 or len(self.code_mac) > 64:
+            raise InvalidParameterError("extra", "at most 4 steps and 64 characters")
+
+
+# Positional JSON with steps as small numbers: the worst case stays under 1,024 characters.
+_FIELDS = [f.name for f in fields(SessionState)]
+_STEPS = list(Step)
+
+
+def _encode(state: SessionState) -> list[object]:
+    values: list[object] = []
+    for name in _FIELDS:
+        value = getattr(state, name)
+        if name == "step":
+            value = _STEPS.index(value)
+        elif name == "then":
+            value = [_STEPS.index(s) for s in value]
+        values.append(value)
+    return values
+
+
+def _decode(values: object) -> SessionState:
+    if not isinstance(values, list) or len(values) != len(_FIELDS):
+        raise ValueError("not a session")
+    data = dict(zip(_FIELDS, values, strict=True))
+    data["step"] = _STEPS[data["step"]]
+    data["then"] = tuple(_STEPS[i] for i in data["then"])
+    for name in ("auth_time", "expires_at"):
+        if not isinstance(data[name], int):
+            raise ValueError("not a session")
+    return SessionState(**data)
 
 
 class SessionSealer:
@@ -89,10 +118,7 @@ class SessionSealer:
         if len(nonce) != 12:
             raise ValueError("nonce must be 12 bytes")
         kid, key = self._keys[0]
-        body = asdict(state)
-        body["step"] = state.step.value
-        body["then"] = [s.value for s in state.then]
-        plain = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+        plain = json.dumps(_encode(state), separators=(",", ":")).encode()
         sealed = AESGCM(key).encrypt(nonce, plain, _AAD + kid)
         text = _PREFIX + base64.urlsafe_b64encode(kid + nonce + sealed).decode("ascii").rstrip("=")
         if not MIN_SESSION_CHARS <= len(text) <= MAX_SESSION_CHARS:
@@ -121,11 +147,8 @@ class SessionSealer:
             raise invalid_session()
         try:
             plain = AESGCM(key).decrypt(raw[4:16], raw[16:], _AAD + raw[:4])
-            data = json.loads(plain)
-            data["step"] = Step(data["step"])
-            data["then"] = tuple(Step(s) for s in data["then"])
-            state = SessionState(**data)
-        except (InvalidTag, ValueError, TypeError, KeyError):
+            state = _decode(json.loads(plain))
+        except (InvalidTag, ValueError, TypeError, KeyError, IndexError):
             raise invalid_session() from None
         if now > state.expires_at:
             raise invalid_session()
