@@ -260,28 +260,40 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def ready_workers(profile_dir: Path, expected: int) -> list[int]:
+    """The worker pids, once each has installed its ledger (it announces ``<pid>.ready``)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pids = [int(p.stem) for p in profile_dir.glob("*.ready")]
+        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+        if len(alive) >= expected:
+            return sorted(alive)
+        time.sleep(0.1)
+    raise RuntimeError("workers did not start")
+
+
 def workers_of(pid: int, expected: int) -> list[int]:
-    """The worker processes: uvicorn's children when it forks workers, else itself."""
+    """The floor's worker processes: uvicorn's spawned children, or uvicorn itself."""
     if expected == 1:
         return [pid]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         kids = []
         for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(stat[1]) != pid:
-                    continue
-                try:
-                    cmdline = (entry / "cmdline").read_bytes()
-                except OSError:
-                    continue
-                # uvicorn's workers are spawn children; skip multiprocessing's resource tracker
-                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                    kids.append(int(entry.name))
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            # uvicorn's workers are spawn children; skip multiprocessing's resource tracker
+            if (
+                int(stat[1]) == pid
+                and b"spawn_main" in cmdline
+                and b"resource_tracker" not in cmdline
+            ):
+                kids.append(int(entry.name))
         if len(kids) >= expected:
             return kids
         time.sleep(0.2)
@@ -459,9 +471,9 @@ def test_service_sign_in_load(benchmark: Any, tmp_path: Path) -> None:
             try:
                 with serve_process(args, env, tmp_path / f"serve-{backend}-{workers}.log") as (
                     url,
-                    proc,
+                    _,
                 ):
-                    pids = workers_of(proc.pid, workers)
+                    pids = ready_workers(profile, workers)
                     floor_pids = workers_of(floor.pid, workers)
                     setup = setup or setup_users(url, max(CONCURRENCY))
                     warm = dict(setup, mode="devicesrp", concurrency=2, total=4)

@@ -2,9 +2,10 @@
 
 Each worker keeps exclusive CPU time (``time.thread_time``; a nested category's time is taken out
 of its parent's) for: ``engine`` (the SRP server engine), ``jwt`` (signing and verifying tokens),
-``storage`` (every store call) and ``handler`` (the rest of the operations). On SIGUSR1 it writes
-the totals to ``<dir>/<pid>.json``; the benchmark reads them with the process's own utime+stime,
-whose remainder is the HTTP stack (uvicorn, Starlette, parsing, logging).
+``storage`` (every store call) and ``handler`` (the rest of the operations). Once ready it creates
+``<dir>/<pid>.ready``; on SIGUSR1 it writes the totals to ``<dir>/<pid>.json``. The benchmark
+reads them with the process's own utime+stime, whose remainder is the HTTP stack (uvicorn,
+Starlette, parsing, logging).
 """
 
 from __future__ import annotations
@@ -85,3 +86,5 @@ def install(service: Service, store: Any) -> None:
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGUSR1, lambda *_: ledger.dump(path))
+    # only now may the benchmark signal this process (SIGUSR1's default action is to exit)
+    (path / f"{os.getpid()}.ready").touch()
