@@ -637,3 +637,22 @@ def _children(pid: int) -> list[Any]:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"spawn_main" in cmdline:
                 found.append(Child(int(entry.name)))
     return found
+
+
+def test_email_as_username_pool_shows_emails(svc: Service) -> None:
+    """In an email-as-username pool the stored user name is the sub; the console shows the
+    e-mail instead, finds users by it, and opens them by sub."""
+    admin = svc.admin()
+    pool_id = admin.create_user_pool(PoolName="emailpool", UsernameAttributes=["email"])[
+        "UserPool"
+    ]["Id"]
+    admin.admin_create_user(
+        UserPoolId=pool_id, Username="Jane@Example.org", TemporaryPassword=PASSWORD
+    )
+    op = signed_in(svc)
+    listing = op.get(f"/console/pools/{pool_id}?by=email&q=jane")
+    m = re.search(r'<a href="(/console/pools/[^"]+/users/([^"]+))">([^<]+)</a>', listing.body)
+    assert m is not None and m.group(3) == "Jane@Example.org"
+    user = op.get(m.group(1))
+    assert user.status == 200 and user.heading == "User Jane@Example.org"
+    assert f"<td>{m.group(2)}</td>" in user.body  # the sub, among the attributes
