@@ -192,9 +192,10 @@ def parse_auth_step(response: Mapping[str, Any]) -> AuthStep:
         return AuthStep(None, {}, session, tokens, new_device)
     if name is None:
         raise _fail("ChallengeName", "neither a challenge nor tokens")
+    name = _string("ChallengeName", name, 64)
     if name not in CHALLENGE_NAMES:
         # A challenge this client cannot answer (CUSTOM_CHALLENGE ...) is the caller's business.
-        return AuthStep(_string("ChallengeName", name, 64), {}, session)
+        return AuthStep(name, {}, session)
     raw = response.get("ChallengeParameters") or {}
     params = _mapping("ChallengeParameters", raw)
     if len(params) > MAX_PARAMETERS:
