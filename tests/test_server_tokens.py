@@ -69,6 +69,22 @@ def test_refresh_keeps_the_token_and_its_device_binding(env: Env) -> None:
             env.idp.get_tokens_from_refresh_token(CLIENT, garbage, device_key=device.key)
 
 
+def test_refresh_without_device_key_while_the_device_is_unconfirmed(env: Env) -> None:
+    first = password_login(env, "alice")
+    assert first.new_device is not None
+    env.idp.get_tokens_from_refresh_token(CLIENT, first.refresh_token)  # never confirmed
+    with pytest.raises(NotAuthorizedError):
+        env.idp.get_tokens_from_refresh_token(
+            CLIENT, first.refresh_token, device_key="us-east-1_66666666-6666-4666-8666-666666666666"
+        )
+    confirm_new_device(env, first)
+    with pytest.raises(NotAuthorizedError):
+        env.idp.get_tokens_from_refresh_token(CLIENT, first.refresh_token)
+    env.idp.get_tokens_from_refresh_token(
+        CLIENT, first.refresh_token, device_key=first.new_device.device_key
+    )
+
+
 def test_refresh_token_is_stored_hashed(env: Env) -> None:
     result = password_login(env, "alice")
     assert result.refresh_token is not None
