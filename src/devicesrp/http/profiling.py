@@ -73,7 +73,7 @@ def install(service: Service, store: Any) -> None:
     ledger = Ledger()
     for name in ("begin", "finish"):
         setattr(ServerEngine, name, ledger.wrap("engine", getattr(ServerEngine, name)))
-    for name in ("_sign", "verify_access"):
+    for name in ("__init__", "_sign", "verify_access"):  # __init__ loads the signing keys
         setattr(TokenIssuer, name, ledger.wrap("jwt", getattr(TokenIssuer, name)))
     for name in dir(store):
         attr = getattr(store, name)
