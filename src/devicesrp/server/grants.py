@@ -1,11 +1,11 @@
 """Issuing, refreshing and revoking tokens; checking the access token of an API call.
 
 Refresh tokens are opaque (``rt1.`` + 32 random bytes, base64url), stored only as their SHA-256,
-bound to user, client and device (a token bound to a confirmed device needs that device's key to
-refresh, never another key; forgetting the device revokes it). Like Cognito, a refresh returns
-new access and id tokens but keeps the refresh token; with the pool's ``refresh_rotation`` it returns a new one and the old
-one stays usable once more within ``refresh_grace_seconds`` (a client whose response was lost can
-retry), after which it is dead.
+bound to user, client and device: a token bound to a confirmed device needs that device's key to
+refresh, never another key, and forgetting the device revokes it. Like Cognito, a refresh
+returns new access and id tokens but keeps the refresh token; with the pool's
+``refresh_rotation`` it returns a new one and the old one stays usable once more within
+``refresh_grace_seconds`` (a client whose response was lost can retry), after which it is dead.
 """
 
 from __future__ import annotations
