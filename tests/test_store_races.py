@@ -7,6 +7,7 @@ exercised between processes, not only inside one.
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import threading
 from collections import Counter
@@ -307,3 +308,24 @@ def test_delete_client_racing_token_inserts_never_fails(store: SqlStore) -> None
             assert store.get_client(client_id) is None
             for i in range(1, 6):
                 assert store.get_refresh_token(t.refresh_token(100 * r + i, sub).token_hash) is None
+
+
+def test_read_modify_write_units_never_lose_an_update(store: SqlStore) -> None:
+    """20 units at once, each reading the user and writing back counter + 1: the count is 20."""
+    sub = t.user(1).sub
+
+    def bump(i: int) -> None:
+        with store.transaction():
+            user = store.get_user_by_sub(t.POOL, sub)
+            assert user is not None
+            counter = int(user.attributes.get("counter", 0))
+            store.update_user(
+                dataclasses.replace(user, attributes={**user.attributes, "counter": counter + 1})
+            )
+
+    rounds = count(ci=3, soak=30)
+    with ThreadPoolExecutor(20) as pool:
+        for _ in range(rounds):
+            assert all_at_once(pool, 20, bump) == [None] * 20
+    final = store.get_user_by_sub(t.POOL, sub)
+    assert final is not None and final.attributes["counter"] == 20 * rounds

@@ -262,15 +262,9 @@ class DeviceStore(IdentityStore):
         return int(row[0]) if row is not None else 0
 
     def _lock_user(self, tx: Tx, pool_id: str, user_sub: str) -> None:
-        """Serialise cap decisions per user until the unit ends: PostgreSQL locks the user row
-        (SQLite's single write lock, taken by BEGIN IMMEDIATE, already serialises them)."""
-        if self.dialect == "postgresql":
-            # NO KEY: conflicts with other cap decisions, not with the key-share locks that
-            # foreign-key checks take when devices or tokens are inserted for this user.
-            tx.run(
-                "SELECT 1 FROM users WHERE pool_id = ? AND sub = ? FOR NO KEY UPDATE",
-                (pool_id, user_sub),
-            )
+        """Serialise cap decisions per user until the unit ends (see ``_locking``)."""
+        if lock := self._locking(tx):
+            tx.run("SELECT 1 FROM users WHERE pool_id = ? AND sub = ?" + lock, (pool_id, user_sub))
 
     def evict_remembered_devices(
         self, pool_id: str, user_sub: str, *, keep: int, protect: str | None, now: float

@@ -75,6 +75,12 @@ def need(field: str, value: object, kind: type) -> None:
 class IdentityStore(SqlCore):
     """Pools, clients and users."""
 
+    def _locking(self, tx: Tx) -> str:
+        """Inside a write unit on PostgreSQL, reads of a user row lock it until the unit ends, so
+        read-modify-write units never lose an update (SQLite's write lock already serialises
+        them). NO KEY: it does not block the key-share locks of foreign-key checks."""
+        return " FOR NO KEY UPDATE" if tx.write and self.dialect == "postgresql" else ""
+
     def _require_pool(self, tx: Tx, pool_id: str) -> None:
         if tx.one("SELECT 1 FROM pools WHERE pool_id = ?", (pool_id,)) is None:
             raise RecordNotFoundError("no such user pool")
@@ -219,7 +225,8 @@ class IdentityStore(SqlCore):
         ck.name("username_norm", username_norm)
         with self._unit(write=False) as tx:
             row = tx.one(
-                f"SELECT {_USER_COLS} FROM users WHERE pool_id = ? AND username_norm = ?",
+                f"SELECT {_USER_COLS} FROM users WHERE pool_id = ? AND username_norm = ?"
+                + self._locking(tx),
                 (pool_id, username_norm),
             )
         return None if row is None else _user(row)
@@ -229,7 +236,8 @@ class IdentityStore(SqlCore):
         ck.ident("sub", sub, 128)
         with self._unit(write=False) as tx:
             row = tx.one(
-                f"SELECT {_USER_COLS} FROM users WHERE pool_id = ? AND sub = ?", (pool_id, sub)
+                f"SELECT {_USER_COLS} FROM users WHERE pool_id = ? AND sub = ?" + self._locking(tx),
+                (pool_id, sub),
             )
         return None if row is None else _user(row)
 

@@ -87,9 +87,14 @@ class Store(Protocol):
         """``RecordExistsError`` if the pool already has this ``username_norm`` or ``sub``."""
         ...
 
-    def get_user(self, pool_id: str, username_norm: str) -> UserRecord | None: ...
+    def get_user(self, pool_id: str, username_norm: str) -> UserRecord | None:
+        """Inside ``transaction()`` the user stays locked until the unit ends (PostgreSQL row
+        lock; SQLite's write lock), so a read-modify-write of a user is never lost."""
+        ...
 
-    def get_user_by_sub(self, pool_id: str, sub: str) -> UserRecord | None: ...
+    def get_user_by_sub(self, pool_id: str, sub: str) -> UserRecord | None:
+        """Locks like ``get_user`` inside ``transaction()``."""
+        ...
 
     def list_users(
         self,
