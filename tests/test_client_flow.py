@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import subprocess
@@ -665,3 +666,20 @@ def test_timestamp_is_english_utc_under_a_german_locale(service: MiniCognito, ur
     hour = int(stamps[0].split(" ")[3][:2])
     assert hour in {time.gmtime().tm_hour, time.gmtime(time.time() - 120).tm_hour}
     assert json.dumps(stamps).isascii()
+
+
+def test_no_secret_reaches_any_log(
+    service: MiniCognito, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Everything logged during sign-ins (botocore at DEBUG included) is searched for the
+    password and the device password, in plain text, hex and base64 (security-matrix row 26)."""
+    caplog.set_level(logging.DEBUG)
+    client = make(url)
+    client.sign_in("alice", PASSWORD)
+    client.sign_in("alice", PASSWORD)
+    stored = client.stored_device("alice")
+    assert stored is not None and stored.device_key in caplog.text  # the capture works
+    for secret in (PASSWORD, stored.device_password):
+        raw = secret.encode()
+        for form in (secret, raw.hex(), base64.b64encode(raw).decode()):
+            assert form not in caplog.text
