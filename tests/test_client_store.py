@@ -215,3 +215,25 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     for key, value in reader.entries():
         tag, i = key.username[0], key.username[1:]
         assert value.device_password == f"pw-{tag}-{i}"
+
+
+def test_without_boto3_the_import_error_names_the_extra() -> None:
+    code = textwrap.dedent(
+        """
+        import importlib.abc, sys
+        class Hide(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split('.')[0] in {'boto3', 'botocore'}:
+                    raise ImportError(f'No module named {name!r}', name=name)
+                return None
+        sys.meta_path.insert(0, Hide())
+        try:
+            import devicesrp.client
+        except ImportError as exc:
+            print(exc)
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "pip install 'devicesrp[client]'" in run.stdout

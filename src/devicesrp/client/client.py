@@ -21,8 +21,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+try:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+except ImportError as exc:  # the SDK is an extra: say which one
+    raise ImportError(
+        "devicesrp.client needs boto3: pip install 'devicesrp[client]'", name=exc.name
+    ) from exc
 
 from ..errors import (
     DeviceNotFoundError,
