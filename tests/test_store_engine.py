@@ -174,3 +174,22 @@ def test_postgres_store_repr_hides_the_url() -> None:
         assert "hunter2" not in repr(store) and repr(store) == "<SqlStore postgresql>"
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_lock_wait_past_the_timeout_is_a_typed_error() -> None:
+    import psycopg
+
+    url = pgutil.new_schema("locks")
+    store = open_store(url, timeout=0.5)
+    store.create_pool(t.pool())
+    store.create_user(t.user(1))
+    with psycopg.connect(url) as blocker:
+        blocker.execute("SELECT 1 FROM users FOR UPDATE")  # held until the block ends
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            store.update_user(t.user(1))
+        assert time.monotonic() - began < 5.0
+        blocker.rollback()
+    store.update_user(t.user(1))  # free again
+    store.close()

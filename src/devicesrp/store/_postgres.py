@@ -52,6 +52,10 @@ def _translate(exc: Exception) -> StoreError:
         return RecordNotFoundError("a referenced record does not exist")
     if isinstance(exc, pg_errors.IntegrityError):
         return StoreError("a stored-value constraint was violated")
+    if isinstance(exc, pg_errors.LockNotAvailable):
+        return StoreUnavailableError("a row stayed locked longer than the timeout; retry")
+    if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
+        return StoreUnavailableError("the unit of work collided with another; retry it")
     if isinstance(exc, PoolTimeout):
         return StoreUnavailableError("no PostgreSQL connection became free in time")
     return StoreUnavailableError(f"PostgreSQL error: {type(exc).__name__}")
@@ -79,6 +83,7 @@ class PostgresEngine:
             timeout=timeout,
             open=False,
             check=ConnectionPool.check_connection,
+            configure=self._configure,
             kwargs={"autocommit": False},
         )
         try:
@@ -89,6 +94,14 @@ class PostgresEngine:
             raise StoreUnavailableError(
                 f"PostgreSQL is not reachable ({type(exc).__name__})"
             ) from None
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Waits on row locks end like SQLite's busy timeout, with an error, never a hang; an
+        abandoned transaction is ended by the server."""
+        ms = int(self._timeout * 1000)
+        conn.execute(f"SET lock_timeout = {ms}")
+        conn.execute(f"SET idle_in_transaction_session_timeout = {max(ms * 4, 60_000)}")
+        conn.commit()
 
     @contextmanager
     def begin(self, *, write: bool) -> Iterator[Executor]:
