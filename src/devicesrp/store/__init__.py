@@ -21,10 +21,15 @@ The contract (``Store`` in ``contract.py``; records in ``records.py``):
   ``confirm_device`` (a conditional ``UPDATE ... WHERE confirmed = 0``, else an insert that does
   nothing on conflict, else a comparison: identical retry -> ``ALREADY_CONFIRMED``, other verifier
   -> ``DeviceKeyConflictError``, the stored verifier never overwritten).
+- Inside ``transaction()``, ``get_user``, ``get_user_by_sub`` and ``count_remembered_devices``
+  hold the user until the unit ends, so read-modify-write of a user and count-then-decide for the
+  remembered-device cap cannot be raced (SQLite: its single write lock; PostgreSQL: a row lock).
 - The store never reads the clock or draws randomness: ``now`` and ids are arguments.
 
 SQLite: WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for every write, a busy timeout so other
-threads and processes wait for the write lock. PostgreSQL: psycopg 3 with a ``psycopg_pool`` pool.
+threads and processes wait for the write lock. PostgreSQL: psycopg 3 with a ``psycopg_pool`` pool,
+READ COMMITTED, ``lock_timeout`` equal to the store's timeout (a wait ends in an error, not a hang).
+``crashloop`` is the SIGKILL-and-restart harness; ``testing`` holds record factories and dumps.
 Tests: ``store.statement_hook(fail_after=n)`` raises ``InjectedFaultError`` after the n-th statement
 of a write, to show that every prefix of a multi-step write leaves no trace.
 """
