@@ -1,8 +1,8 @@
 """Issuing, refreshing and revoking tokens; checking the access token of an API call.
 
 Refresh tokens are opaque (``rt1.`` + 32 random bytes, base64url), stored only as their SHA-256,
-bound to user, client and device: a token bound to a confirmed device needs that device's key to
-refresh, never another key, and forgetting the device revokes it. Like Cognito, a refresh
+bound to user, client and device: a token issued with a device key (NewDeviceMetadata or a
+device sign-in) refreshes only with that key, and forgetting the device revokes it. Like Cognito, a refresh
 returns new access and id tokens but keeps the refresh token; with the pool's
 ``refresh_rotation`` it returns a new one and the old one stays usable once more within
 ``refresh_grace_seconds`` (a client whose response was lost can retry), after which it is dead.
@@ -187,11 +187,9 @@ def refresh(
     GetTokensFromRefreshToken (whose caller checks the ClientSecret)."""
     record, lost_successor = _lookup(rt, token, client)
     if record.device_key is not None and device_key != record.device_key:
-        # A different key never passes. No key passes only while the bound device was never
-        # confirmed (a client that ignored NewDeviceMetadata has no key to send).
-        bound = rt.store.get_device(pool.pool_id, record.device_key)
-        if device_key is not None or bound is None or bound.confirmed:
-            raise _invalid()
+        # Bound to the device the sign-in was issued (even one never confirmed), as Cognito:
+        # a refresh without that key, or with another, fails.
+        raise _invalid()
     user = rt.store.get_user_by_sub(pool.pool_id, record.user_sub)
     if user is None or not user.enabled:
         raise _invalid()
