@@ -2,8 +2,8 @@
 
 Refresh tokens are opaque (``rt1.`` + 32 random bytes, base64url), stored only as their SHA-256,
 bound to user, client and device: a token issued with a device key (NewDeviceMetadata or a
-device sign-in) refreshes only with that key, and forgetting the device revokes it. Like Cognito, a refresh
-returns new access and id tokens but keeps the refresh token; with the pool's
+device sign-in) refreshes only with that key, and forgetting the device revokes it. Like
+Cognito, a refresh returns new access and id tokens but keeps the refresh token; with the pool's
 ``refresh_rotation`` it returns a new one and the old one stays usable once more within
 ``refresh_grace_seconds`` (a client whose response was lost can retry), after which it is dead.
 """
