@@ -136,3 +136,37 @@ def test_hook_counts_only_writes(store: SqlStore) -> None:
     with store.statement_hook() as hook:
         store.consume_once("x", b"1", expires_at=1.0)
     assert (hook.statements, hook.log) == (1, ["INSERT"])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_migration_interrupted_after_any_statement_leaves_an_empty_database(
+    kind: str, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path}/migrate.db" if kind == "sqlite" else pgutil.new_schema("migrate")
+    store = open_store(url, migrate=False)
+    try:
+        n = 0
+        while True:
+            n += 1
+            assert n < 200
+            with store.statement_hook(fail_after=n):
+                try:
+                    store.migrate(1.0)
+                except InjectedFaultError:
+                    assert tables(store) == set(), f"fault after statement {n}"
+                    continue
+            break
+        assert n > 20  # every CREATE of the initial schema was a fault point
+        assert store.schema_version() == 1 and len(tables(store)) == 11
+    finally:
+        store.close()
+
+
+def tables(store: SqlStore) -> set[str]:
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        if store.dialect == "sqlite"
+        else "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+    )
+    with store._unit(write=False) as tx:
+        return {str(r[0]) for r in tx.rows(sql)}

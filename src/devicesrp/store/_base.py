@@ -153,7 +153,8 @@ class SqlCore:
     def migrate(self, now: float) -> int:
         """Apply pending migrations, each in its own transaction; returns the version reached."""
         for migration in MIGRATIONS:
-            with self._engine.begin(write=True) as run:
+            with self._engine.begin(write=True) as raw:
+                run = Tx(raw, self._hook, write=True).run  # the fault hook reaches migrations too
                 self._engine.migration_lock(run)
                 run(render(BOOKKEEPING, self.dialect), ())
                 current = self._version(run)
