@@ -277,6 +277,31 @@ def test_stale_device_is_cleared_and_the_password_step_retried(
     stored = client.stored_device("alice")
     assert stored is not None and stored.device_key == result.device_key
     inits = service.sent("InitiateAuth")
+    assert [i["AuthParameters"].get("DEVICE_KEY") for i in inits] == [old]
+    # The same claim answered twice: with the stale device, then without it.
+    first, second = service.sent("RespondToAuthChallenge")[:2]
+    assert first["ChallengeResponses"].pop("DEVICE_KEY") == old
+    assert first == second
+
+
+def test_device_forgotten_during_the_device_step_restarts_without_it(
+    service: MiniCognito, url: str
+) -> None:
+    client = make(url)
+    old = client.sign_in("alice", PASSWORD).device_key or ""
+
+    def forget_now(body: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
+        if reply.get("ChallengeName") == "DEVICE_SRP_AUTH":
+            service.devices.pop(old, None)  # forgotten between the password and device steps
+        return reply
+
+    service.tamper["RespondToAuthChallenge"] = forget_now
+    service.requests.clear()
+    result = client.sign_in("alice", PASSWORD)
+    assert result.new_device and not result.device_authenticated
+    stored = client.stored_device("alice")
+    assert stored is not None and stored.device_key == result.device_key != old
+    inits = service.sent("InitiateAuth")
     assert [i["AuthParameters"].get("DEVICE_KEY") for i in inits] == [old, None]
 
 

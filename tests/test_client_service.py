@@ -245,8 +245,18 @@ def test_stale_device_is_cleared_and_the_sign_in_retried(svc: Service) -> None:
     client = client_for(svc, pool_id, client_id, store=store)
     old = client.sign_in("alice", PASSWORD).device_key or ""
     svc.admin().admin_forget_device(UserPoolId=pool_id, Username="alice", DeviceKey=old)
+    sent: list[tuple[str, str | None]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        answers = params.get("ChallengeResponses") or params.get("AuthParameters") or {}
+        sent.append((params.get("ChallengeName", "InitiateAuth"), answers.get("DEVICE_KEY")))
+
+    for op in ("InitiateAuth", "RespondToAuthChallenge"):
+        client.cognito.meta.events.register(f"provide-client-params.cognito-idp.{op}", record)
     result = client.sign_in("alice", PASSWORD)
     assert result.new_device and result.device_key not in (None, old)
+    # The service accepted the same claim once more without the device (no new InitiateAuth).
+    assert sent == [("InitiateAuth", old), ("PASSWORD_VERIFIER", old), ("PASSWORD_VERIFIER", None)]
     stored = store.load(StoreKey(pool_id, client_id, "alice"))
     assert stored is not None and stored.device_key == result.device_key
     assert client.sign_in("alice", PASSWORD).device_authenticated

@@ -10,7 +10,8 @@ callbacks=None)``:
   selection, TOTP setup) and NEW_PASSWORD_REQUIRED through ``Callbacks``; with a stored device,
   the device step (fresh ``a``, Session echoed); after NewDeviceMetadata, ConfirmDevice with the
   project's verifier and remembering per UserConfirmationNecessary and ``RememberPolicy``.
-  ``Device does not exist.`` clears the stored device and signs in again without it.
+  ``Device does not exist.`` clears the stored device and answers the password step again
+  without it.
 - ``refresh(username, refresh_token)``, ``sign_out(tokens, everywhere=False)`` (RevokeToken,
   GlobalSignOut), ``list_devices``, ``get_device``, ``set_remembered``, ``forget_device``,
   ``stored_device``, ``drop_device``.

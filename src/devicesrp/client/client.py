@@ -8,8 +8,10 @@ After a sign-in that returns NewDeviceMetadata it makes the device's verifier wi
 engine (``devicesrp.live.new_device_secret``: 40 random password bytes, a 16-byte salt), sends
 ConfirmDevice with a device name, stores the three device values, then remembers the device
 according to UserConfirmationNecessary and the ``RememberPolicy``. The next sign-in presents the
-device; a stale one (``Device does not exist.``) is cleared from the store and the sign-in runs
-again once without it.
+device. A stale one (``Device does not exist.``) is cleared from the store (only while it still
+holds that device) and the password step is answered once more without it: the identical claim,
+as amazon-cognito-identity-js resends it (the signature does not cover DEVICE_KEY); if the service
+says so at InitiateAuth or in the device step, the sign-in starts again without the device.
 """
 
 from __future__ import annotations
@@ -213,20 +215,24 @@ class Client:
         name = self.device_name if device_name is None else _text("device_name", device_name)
         key = self._key(username)
         device = self.store.load(key)
+
+        def drop(stale: DeviceSecrets) -> None:
+            # Only while the store still holds that device: never a newer one.
+            self.store.delete(key, device_key=stale.device_key)
+
         try:
-            outcome = self._run(username, password, device, callbacks, name)
+            outcome = self._run(username, password, device, callbacks, name, drop)
         except DeviceNotFoundError:
             if device is None:
                 raise
-            # The service forgot this device: drop it (only if still the one we hold) and run
-            # the password step again without it, as the official clients do.
-            self.store.delete(key, device_key=device.device_key)
-            device = None
-            outcome = self._run(username, password, None, callbacks, name)
+            # Forgotten between steps (at InitiateAuth or in the device step): drop it and sign
+            # in again from the start without it.
+            drop(device)
+            outcome = self._run(username, password, None, callbacks, name, drop)
         result = SignInResult(
             tokens=outcome.tokens,
             username=outcome.user_id_for_srp,
-            device_key=device.device_key if device is not None else None,
+            device_key=outcome.device_key,
             device_authenticated=outcome.device_authenticated,
             new_device=False,
             remembered=None,
@@ -243,6 +249,7 @@ class Client:
         device: DeviceSecrets | None,
         callbacks: Callbacks,
         device_name: str,
+        on_stale_device: Callable[[DeviceSecrets], None],
     ) -> SignInOutcome:
         return run_sign_in(
             self._call,
@@ -256,6 +263,7 @@ class Client:
             device_name=device_name,
             callbacks=callbacks,
             sources=self._sources,
+            on_stale_device=on_stale_device,
         )
 
     def _adopt(

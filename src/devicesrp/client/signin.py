@@ -31,7 +31,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import live
-from ..errors import AuthenticationError, ChallengeNotHandledError, RemoteProtocolError
+from ..errors import (
+    AuthenticationError,
+    ChallengeNotHandledError,
+    DeviceNotFoundError,
+    RemoteProtocolError,
+)
 from ..protocol import (
     Challenge,
     ClientHandshake,
@@ -104,6 +109,7 @@ class SignInOutcome:
     user_id_for_srp: str
     device_authenticated: bool
     server_proofs: int
+    device_key: str | None
 
 
 @dataclass
@@ -156,6 +162,7 @@ def run_sign_in(
     device_name: str,
     callbacks: Callbacks,
     sources: Sources,
+    on_stale_device: Callable[[DeviceSecrets], None],
 ) -> SignInOutcome:
     """Run the whole challenge sequence; raises ServiceError, AuthenticationError,
     RemoteProtocolError or ChallengeNotHandledError, and returns tokens only when every server
@@ -190,7 +197,18 @@ def run_sign_in(
     responses = {"USERNAME": echo_name, **_claim(answer)}
     if device is not None:
         responses["DEVICE_KEY"] = device.device_key
-    raw = ctx.respond("PASSWORD_VERIFIER", responses, first.session, echo_name)
+    try:
+        raw = ctx.respond("PASSWORD_VERIFIER", responses, first.session, echo_name)
+    except DeviceNotFoundError:
+        if device is None:
+            raise
+        # The password proof was good but the service forgot the device: answer the same
+        # challenge once more without it (the identical claim, as amazon-cognito-identity-js
+        # does; the signature does not cover DEVICE_KEY), after the caller drops the device.
+        on_stale_device(device)
+        device = None
+        del responses["DEVICE_KEY"]
+        raw = ctx.respond("PASSWORD_VERIFIER", responses, first.session, echo_name)
     proof = parse_server_proof(raw)
     user.finish(proof)
     proofs = last_proven = int(proof is not None)
@@ -200,7 +218,14 @@ def run_sign_in(
         if step.tokens is not None:
             if require_server_proof and not last_proven:
                 raise AuthenticationError()
-            return SignInOutcome(step.tokens, step.new_device, echo_name, device_done, proofs)
+            return SignInOutcome(
+                step.tokens,
+                step.new_device,
+                echo_name,
+                device_done,
+                proofs,
+                device.device_key if device is not None else None,
+            )
         name = step.challenge
         if name == "DEVICE_SRP_AUTH" and device is not None and not device_done:
             step, last_proven = _device_steps(ctx, step, device, echo_name)
