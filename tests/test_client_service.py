@@ -400,6 +400,22 @@ def test_cli_login_against_the_service(svc: Service, tmp_path: Path) -> None:
     assert summary["new_device"] and summary["remembered"] is True
     attrs = admin_device(svc, pool_id, "bob", summary["device_key"])
     assert attrs["dev:device_remembered_status"] == "remembered"
+    listed = subprocess.run(
+        [*base, "devices", "list", *common, "--remote", "--password-stdin", "--json"],
+        input=f"{PASSWORD}\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert listed.returncode == 0, listed.stderr
+    shown = json.loads(listed.stdout)
+    assert [d["device_key"] for d in shown["stored"]] == [summary["device_key"]]
+    remote = {d["device_key"]: d for d in shown["service"]}
+    assert remote[summary["device_key"]]["this_device"] is True
+    assert remote[summary["device_key"]]["remembered"] is True
+    assert remote[summary["device_key"]]["name"]
     again = subprocess.run(
         [*base, "devices", "forget", *common, "--password-stdin"],
         input=f"{PASSWORD}\n",
