@@ -329,3 +329,38 @@ def test_read_modify_write_units_never_lose_an_update(store: SqlStore) -> None:
             assert all_at_once(pool, 20, bump) == [None] * 20
     final = store.get_user_by_sub(t.POOL, sub)
     assert final is not None and final.attributes["counter"] == 20 * rounds
+
+
+class DeviceGone(Exception):
+    pass
+
+
+def test_forget_racing_token_inserts_leaves_no_live_token(store: SqlStore) -> None:
+    """ForgetDevice against sign-ins issuing tokens for that device. A sign-in unit inserts its
+    token, then checks the device in the same unit (and gives up if it is gone); a forget must
+    then leave no live token behind, whichever commits first."""
+    rounds = count(ci=15, soak=150)
+    with ThreadPoolExecutor(6) as pool:
+        for r in range(rounds):
+            n = 50_000 + r
+            store.confirm_device(t.confirmation(n, SUB))
+
+            def act(i: int, n: int = n) -> object:
+                if i == 0:
+                    return store.forget_device(t.POOL, t.device_key(n))
+                with store.transaction():
+                    store.insert_refresh_token(
+                        t.refresh_token(100 * n + i, SUB, device=t.device_key(n))
+                    )
+                    if store.get_device(t.POOL, t.device_key(n)) is None:
+                        raise DeviceGone
+                return "inserted"
+
+            results = all_at_once(pool, 6, act)
+            assert results[0] is True
+            assert all(x == "inserted" or isinstance(x, DeviceGone) for x in results[1:]), results
+            assert store.get_device(t.POOL, t.device_key(n)) is None
+            for i in range(1, 6):
+                token = store.get_refresh_token(t.refresh_token(100 * n + i, SUB).token_hash)
+                assert (token is None) == isinstance(results[i], DeviceGone)
+                assert token is None or token.revoked, f"round {r}: live token for a gone device"

@@ -210,8 +210,11 @@ class DeviceStore(IdentityStore):
 
     def _forget(self, tx: Tx, pool_id: str, device_key: str) -> bool:
         key = (pool_id, device_key)
+        # Delete first: it waits for any unit inserting a token for this device (which holds the
+        # device row), so the revocation that follows sees that token too.
+        gone = tx.run("DELETE FROM devices WHERE pool_id = ? AND device_key = ?", key).rowcount == 1
         tx.run("UPDATE refresh_tokens SET revoked = 1 WHERE pool_id = ? AND device_key = ?", key)
-        return tx.run("DELETE FROM devices WHERE pool_id = ? AND device_key = ?", key).rowcount == 1
+        return gone
 
     def forget_device(self, pool_id: str, device_key: str) -> bool:
         ck.pool_id("pool_id", pool_id)
@@ -294,6 +297,12 @@ class DeviceStore(IdentityStore):
     def insert_refresh_token(self, token: RefreshTokenRecord) -> None:
         need("token", token, RefreshTokenRecord)
         with self._unit(write=True) as tx:
+            if token.device_key is not None and self.dialect == "postgresql":
+                # Hold the device until commit: a concurrent forget then revokes this token too.
+                tx.run(
+                    "SELECT 1 FROM devices WHERE pool_id = ? AND device_key = ? FOR KEY SHARE",
+                    (token.pool_id, token.device_key),
+                )
             done = tx.run(
                 f"INSERT INTO refresh_tokens ({_REFRESH_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT DO NOTHING",

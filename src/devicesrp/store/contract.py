@@ -178,7 +178,12 @@ class Store(Protocol):
         ...
 
     # -- refresh tokens --------------------------------------------------------------------------
-    def insert_refresh_token(self, token: RefreshTokenRecord) -> None: ...
+    def insert_refresh_token(self, token: RefreshTokenRecord) -> None:
+        """Store a token (``RecordExistsError`` if its hash exists; ``RecordNotFoundError`` for an
+        unknown client or user). A concurrent ``forget_device`` of its device waits for it and
+        revokes it; a device that is already gone is not checked here: the domain checks it in
+        the same unit."""
+        ...
 
     def get_refresh_token(self, token_hash: bytes) -> RefreshTokenRecord | None: ...
 
