@@ -559,3 +559,20 @@ def test_sms_mfa_code_from_the_outbox_then_replaced_by_the_device(svc: Service) 
     assert destinations[0] is not None and destinations[0].endswith("0100")
     second = client.sign_in("sam", PASSWORD, callbacks=Callbacks(sms_code=sms))
     assert second.device_authenticated and len(destinations) == 1  # no SMS this time
+
+
+def test_sign_out_everywhere(svc: Service) -> None:
+    pool_id, client_id, _ = make_pool(svc)
+    make_user(svc, pool_id)
+    client = client_for(svc, pool_id, client_id)
+    other = client.sign_in("alice", PASSWORD).tokens  # a second session of the same user
+    tokens = client.sign_in("alice", PASSWORD).tokens
+    assert client.list_devices(other)
+    client.sign_out(tokens, everywhere=True)
+    for session in (tokens, other):
+        with pytest.raises(ServiceError) as refused:
+            client.refresh("alice", session.refresh_token or "")
+        assert refused.value.code == "NotAuthorizedException"
+    with pytest.raises(ServiceError) as denied:
+        client.list_devices(other)
+    assert denied.value.code == "NotAuthorizedException"
