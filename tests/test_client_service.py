@@ -371,6 +371,52 @@ def test_timestamp_under_a_german_locale_against_the_service(svc: Service) -> No
     day, _month, new_device, device_step = child.stdout.split()
     assert (new_device, device_step) == ("True", "True")  # the service accepted every TIMESTAMP
     assert day in {"Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"}  # the child really was German
+    # The contrast the issue names: pycognito's device step formats TIMESTAMP with strftime, so
+    # under the same locale the service refuses it, for the same user and a confirmed device.
+    device_client = client_for(svc, pool_id, client_id)
+    assert device_client.sign_in("alice", PASSWORD).new_device
+    device = device_client.stored_device("alice")
+    assert device is not None
+    pycognito = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PYCOGNITO_CHILD,
+            pool_id,
+            client_id,
+            PASSWORD,
+            device.device_key,
+            device.device_group_key,
+            device.device_password,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert pycognito.returncode == 0, pycognito.stderr[-2000:]
+    assert pycognito.stdout.split() == ["refused", "InvalidParameterException"]
+
+
+PYCOGNITO_CHILD = textwrap.dedent(
+    """
+    import locale, os, sys
+    locale.setlocale(locale.LC_ALL, "")
+    import boto3
+    from botocore.exceptions import ClientError
+    from pycognito.aws_srp import AWSSRP
+    pool, client_id, password, key, group, device_password = sys.argv[1:7]
+    cognito = boto3.client("cognito-idp", region_name="us-east-1")
+    srp = AWSSRP("alice", password, pool, client_id, client=cognito, device_key=key,
+                 device_group_key=group, device_password=device_password)
+    try:
+        srp.authenticate_user()
+        print("accepted")
+    except ClientError as exc:
+        print("refused", exc.response["Error"]["Code"])
+    """
+)
 
 
 def test_cli_login_against_the_service(svc: Service, tmp_path: Path) -> None:
