@@ -125,13 +125,37 @@ def test_errors_are_one_clear_line(service: MiniCognito, url: str, tmp_path: Pat
     )
     assert wrong.returncode == 1
     assert wrong.stderr.strip() == (
-        "devicesrp client: ServiceError: respond_to_auth_challenge: NotAuthorizedException: "
-        "Incorrect username or password."
+        "devicesrp client login: ServiceError: respond_to_auth_challenge: "
+        "NotAuthorizedException: Incorrect username or password."
     )
     assert "Traceback" not in wrong.stderr
     loose = tmp_path / "loose.json"
     loose.write_text('{"version": 1, "devices": []}')
     loose.chmod(0o644)
     refused = run(url, loose, "devices", "list", stdin="")
-    assert refused.returncode == 1 and "CredentialStoreError" in refused.stderr
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("devicesrp client devices list: CredentialStoreError: ")
     assert "Traceback" not in refused.stderr
+    # Bad usage (no pool id anywhere) is exit 2, like every devicesrp command.
+    env_less = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "devicesrp",
+            "client",
+            "login",
+            "--username",
+            "bob",
+            "--password-stdin",
+            "--store",
+            str(tmp_path / "d.json"),
+        ],
+        input="x\n",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith("DEVICESRP_")},
+    )
+    assert env_less.returncode == 2, env_less.stderr
+    assert "DEVICESRP_POOL_ID" in env_less.stderr and "Traceback" not in env_less.stderr

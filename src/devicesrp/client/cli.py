@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from ..errors import DeviceSrpError, InvalidParameterError
+from ..errors import DeviceSrpError, InvalidParameterError, RemoteProtocolError
 from .callbacks import Callbacks, NewPassword, RememberPolicy
 from .client import Client, SignInResult
 from .store import FileDeviceStore, StoreKey
@@ -130,14 +130,25 @@ def _write_tokens(path: str, result: SignInResult) -> None:
         handle.write("\n")
 
 
-def _run(body: Callable[[], int], err: TextIO) -> int:
+def _run(body: Callable[[], int], args: argparse.Namespace, err: TextIO) -> int:
+    """The CLI's exit codes: 0 done; 1 refused or failed (the service said no, a server proof
+    failed, a malformed answer, the store is unusable); 2 bad usage or settings; 130
+    interrupted. One line on stderr, ``devicesrp client <action>: <ErrorType>: <message>``."""
+    words = [args.command, args.client_command, getattr(args, "devices_command", None)]
+    name = " ".join(w for w in words if w)
     try:
         return body()
+    except RemoteProtocolError as exc:  # the server's fault, though a ValueError by type
+        print(f"devicesrp {name}: {type(exc).__name__}: {exc}", file=err)
+        return 1
+    except InvalidParameterError as exc:
+        print(f"devicesrp {name}: {type(exc).__name__}: {exc}", file=err)
+        return 2
     except DeviceSrpError as exc:
-        print(f"devicesrp client: {type(exc).__name__}: {exc}", file=err)
+        print(f"devicesrp {name}: {type(exc).__name__}: {exc}", file=err)
         return 1
     except (KeyboardInterrupt, EOFError):
-        print("devicesrp client: cancelled", file=err)
+        print(f"devicesrp {name}: interrupted", file=err)
         return 130
 
 
@@ -178,7 +189,7 @@ def login(args: argparse.Namespace) -> int:
                     print(f"{name}: {summary[name]}")
         return 0
 
-    return _run(body, sys.stderr)
+    return _run(body, args, sys.stderr)
 
 
 def devices_list(args: argparse.Namespace) -> int:
@@ -234,7 +245,7 @@ def devices_list(args: argparse.Namespace) -> int:
             print(f"{mark} {row['device_key']}  {row['name'] or '-'}  {status}")
         return 0
 
-    return _run(body, sys.stderr)
+    return _run(body, args, sys.stderr)
 
 
 def devices_forget(args: argparse.Namespace) -> int:
@@ -262,4 +273,4 @@ def devices_forget(args: argparse.Namespace) -> int:
         print(f"forgot device {target}")
         return 0
 
-    return _run(body, sys.stderr)
+    return _run(body, args, sys.stderr)
