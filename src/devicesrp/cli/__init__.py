@@ -1,4 +1,10 @@
-"""Command line: ``devicesrp <command>``: parses arguments and calls the layers below."""
+"""Command line: ``devicesrp <command>``: parses arguments and calls the layers below.
+
+Exit codes, for every command: 0 success; 1 the operation failed or was refused (a service or
+domain error, a failed check, a demo step that did not happen); 2 bad usage or settings (argparse,
+InvalidParameterError, an unreadable config or KEK); 130 interrupted. Errors print one line on
+stderr, ``devicesrp <command>: <ErrorType>: <message>``, never a traceback or a secret.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,10 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+
+from ..errors import DeviceSrpError, InvalidParameterError
+from ..server.kek import KekError
+from .admin import add_admin, add_keys
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -35,6 +45,20 @@ def _cmd_bench_modexp(args: argparse.Namespace) -> int:
     from ..bench.modexp import main as bench_main
 
     return bench_main(rounds=args.rounds, json_path=args.json, exp_bits=args.exp_bits)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo()
+
+
+def _cmd_vectors_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .vectors import check_dir, default_dir
+
+    return check_dir(Path(args.dir) if args.dir else default_dir(), sys.stdout)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -104,8 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print JSON")
     doctor.set_defaults(func=_cmd_doctor)
 
-    bench = sub.add_parser("bench", help="benchmarks")
-    bench_sub = bench.add_subparsers(dest="bench_command", required=True)
+    bench = sub.add_parser(
+        "bench",
+        help="benchmarks: with no subcommand, modexp + handshake + service, then the report",
+    )
+    bench_sub = bench.add_subparsers(dest="bench_command")
     bm = bench_sub.add_parser("modexp", help="modexp against GMP, OpenSSL and built-in pow")
     bm.add_argument("--rounds", type=int, default=200, help="round-robin rounds (default 200)")
     bm.add_argument(
@@ -113,6 +140,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bm.add_argument("--json", default=None, help="also write the results as JSON to this file")
     bm.set_defaults(func=_cmd_bench_modexp)
+    from .bench import add_bench_commands
+
+    add_bench_commands(bench, bench_sub)
+
+    demo = sub.add_parser(
+        "demo",
+        help="see remembered-device sign-in work: a local service, MFA, device SRP, forget",
+        description="Starts devicesrp serve on a temporary SQLite database on a free loopback "
+        "port, creates a pool (SMS MFA, devices remembered on user opt-in) and a user, and "
+        "narrates three sign-ins. Exits 0 when everything happened as narrated; leaves nothing "
+        "running and removes its temporary directory.",
+    )
+    demo.set_defaults(func=_cmd_demo)
+
+    vectors = sub.add_parser("vectors", help="known-answer vectors")
+    vsub = vectors.add_subparsers(dest="vectors_command", required=True)
+    vc = vsub.add_parser("check", help="recompute vectors/*.json through the engine")
+    vc.add_argument("--dir", default=None, help="vectors directory (default ./vectors)")
+    vc.set_defaults(func=_cmd_vectors_check)
 
     serve = sub.add_parser("serve", help="run the Cognito-compatible HTTP service")
     serve.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
@@ -125,13 +171,28 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", default=None, help="PEM private key")
     serve.set_defaults(func=_cmd_serve)
     _add_client(sub)
+    add_admin(sub)
+    add_keys(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    name = " ".join(
+        str(v) for k, v in vars(args).items() if k == "command" or (k.endswith("_command") and v)
+    )
+    try:
+        result: int = args.func(args)
+    except (InvalidParameterError, KekError) as exc:
+        print(f"devicesrp {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except DeviceSrpError as exc:
+        print(f"devicesrp {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"devicesrp {name}: interrupted", file=sys.stderr)
+        return 130
     return result
 
 
