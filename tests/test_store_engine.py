@@ -193,3 +193,12 @@ def test_postgres_lock_wait_past_the_timeout_is_a_typed_error() -> None:
         blocker.rollback()
     store.update_user(t.user(1))  # free again
     store.close()
+
+
+def test_new_sqlite_files_are_private(tmp_path: Path) -> None:
+    path = tmp_path / "private.db"
+    store = open_store(f"sqlite:///{path}")
+    store.consume_once("s", b"k", expires_at=1.0)  # makes the -wal file exist
+    for f in (path, path.with_name("private.db-wal"), path.with_name("private.db-shm")):
+        assert f.exists() and f.stat().st_mode & 0o077 == 0, f
+    store.close()

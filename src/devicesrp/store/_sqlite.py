@@ -7,6 +7,7 @@ instead of failing. ``synchronous=FULL`` makes every acknowledged commit durable
 
 from __future__ import annotations
 
+import os
 import queue
 import sqlite3
 import threading
@@ -32,6 +33,18 @@ def _translate(exc: sqlite3.Error) -> StoreError:
     return StoreUnavailableError(f"SQLite error: {type(exc).__name__}")
 
 
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (it holds verifiers and wrapped
+    keys); SQLite gives the -wal and -shm files the same mode. An existing file is left as is."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreUnavailableError(f"cannot create the database file ({exc.strerror})") from None
+    os.close(fd)
+
+
 class SqliteEngine:
     dialect = "sqlite"
 
@@ -43,6 +56,7 @@ class SqliteEngine:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        _create_private(path)
         conn = self._connect()
         try:
             # WAL is a property of the file: set once, then every connection uses it.
