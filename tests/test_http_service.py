@@ -395,7 +395,7 @@ def test_sms_mfa_through_the_outbox_then_skipped_by_the_device(svc: Service) -> 
     seen: list[int] = [0]
 
     def code_from_outbox() -> str:
-        store = open_store(svc.db_url)
+        store = open_store(svc.db_url, migrate=False)  # read only: no write lock
         try:
             messages = store.read_outbox(pool_id, after_id=seen[0])
         finally:
