@@ -300,12 +300,9 @@ def test_new_password_required(svc: Service) -> None:
     pool_id, client_id, _ = make_pool(svc)
     make_user(svc, pool_id, permanent=False)
     client = client_for(svc, pool_id, client_id)
-    try:
+    with pytest.raises(ChallengeNotHandledError) as unhandled:
         client.sign_in("alice", PASSWORD)
-    except ChallengeNotHandledError as exc:
-        assert exc.challenge == "NEW_PASSWORD_REQUIRED"
-    else:
-        pytest.xfail("devicesrp serve does not ask NEW_PASSWORD_REQUIRED yet (issue 7)")
+    assert unhandled.value.challenge == "NEW_PASSWORD_REQUIRED"
     new = "An0ther-Passw0rd!"
     callbacks = Callbacks(new_password=lambda attrs, required: NewPassword(new))
     assert client.sign_in("alice", PASSWORD, callbacks=callbacks).tokens
