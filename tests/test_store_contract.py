@@ -375,9 +375,12 @@ def test_lockout_counts_locks_and_resets(store: SqlStore) -> None:
     assert store.get_lockout("unknown", "u1") is None
     store.reset_lockout("user", "u1")
     assert store.get_lockout("user", "u1") is None
-    with pytest.raises(InvalidParameterError):
-        store.record_failure("user", "u2", now=1.0, lock_for=lambda n: -1.0)
-    assert store.get_lockout("user", "u2") is None  # the failed call left nothing behind
+    for bad in (lambda n: -1.0, lambda n: float("nan"), lambda n: True, lambda n: "1"):
+        with pytest.raises(InvalidParameterError):
+            store.record_failure("user", "u2", now=1.0, lock_for=bad)
+    with pytest.raises(InvalidTypeError):
+        store.record_failure("user", "u2", now=1.0, lock_for=5)  # type: ignore[arg-type]
+    assert store.get_lockout("user", "u2") is None  # the failed calls left nothing behind
 
 
 def test_lockout_bounded_table_drops_oldest(store: SqlStore) -> None:
@@ -448,12 +451,38 @@ def test_transaction_is_all_or_nothing(seeded: SqlStore) -> None:
     assert seeded.get_refresh_token(t.refresh_token(1, SUB1).token_hash) is not None
 
 
-def test_a_refused_create_inside_a_unit_does_not_poison_it(seeded: SqlStore) -> None:
+def test_a_refused_write_inside_a_unit_does_not_poison_it(seeded: SqlStore) -> None:
+    """Refusals are decided without a failing statement (which would abort a PostgreSQL unit)."""
+    refusals = [
+        (RecordExistsError, lambda: seeded.create_user(t.user(1))),
+        (RecordNotFoundError, lambda: seeded.create_user(t.user(4, pool_id="eu-west-1_None"))),
+        (RecordNotFoundError, lambda: seeded.create_client(t.client("c9", "eu-west-1_None"))),
+        (RecordNotFoundError, lambda: seeded.confirm_device(t.confirmation(5, "ghost"))),
+        (RecordNotFoundError, lambda: seeded.issue_device(t.issued_device(6, "ghost"))),
+        (RecordNotFoundError, lambda: seeded.insert_refresh_token(t.refresh_token(7, "ghost"))),
+        (
+            RecordNotFoundError,
+            lambda: seeded.insert_refresh_token(t.refresh_token(8, SUB1, client_id="nope")),
+        ),
+        (DeviceKeyConflictError, lambda: seeded.confirm_device(t.confirmation(1, SUB2))),
+        (RecordExistsError, lambda: seeded.insert_refresh_token(t.refresh_token(1, SUB1))),
+    ]
     with seeded.transaction():
-        with pytest.raises(RecordExistsError):
-            seeded.create_user(t.user(1))
-        seeded.create_user(t.user(3))
+        seeded.confirm_device(t.confirmation(1, SUB1))
+        seeded.insert_refresh_token(t.refresh_token(1, SUB1))
+        for error, call in refusals:
+            with pytest.raises(error):
+                call()
+        seeded.create_user(t.user(3))  # the unit is still usable
     assert seeded.get_user_by_sub(POOL, t.user(3).sub) is not None
+    assert seeded.get_device(POOL, t.device_key(1)) is not None
+
+
+def test_tokens_bind_a_client_of_the_users_pool(seeded: SqlStore) -> None:
+    seeded.create_pool(t.pool("eu-west-1_Other"))
+    seeded.create_client(t.client("foreign", "eu-west-1_Other"))
+    with pytest.raises(RecordNotFoundError):
+        seeded.insert_refresh_token(t.refresh_token(1, SUB1, client_id="foreign"))
 
 
 # -- hostile input --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from ..errors import DeviceKeyConflictError, RecordExistsError
+from ..errors import DeviceKeyConflictError, RecordExistsError, RecordNotFoundError
 from . import _checks as ck
 from . import _paging
 from ._base import Row, Tx
@@ -81,6 +81,7 @@ class DeviceStore(IdentityStore):
         if device.confirmed:
             raise ck.bad("device", "an issued device is not confirmed yet")
         with self._unit(write=True) as tx:
+            self._require_user(tx, device.pool_id, device.user_sub)
             done = tx.run(
                 f"INSERT INTO devices ({_DEVICE_COLS})"
                 " VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, 0, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
@@ -128,6 +129,7 @@ class DeviceStore(IdentityStore):
             if done.rowcount == 1:
                 return ConfirmOutcome.CONFIRMED
             # 2. A key never issued here: insert it confirmed, unless someone else holds it.
+            self._require_user(tx, c.pool_id, c.user_sub)
             done = tx.run(
                 f"INSERT INTO devices ({_DEVICE_COLS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, NULL, NULL, ?) ON CONFLICT DO NOTHING",
@@ -297,6 +299,13 @@ class DeviceStore(IdentityStore):
     def insert_refresh_token(self, token: RefreshTokenRecord) -> None:
         need("token", token, RefreshTokenRecord)
         with self._unit(write=True) as tx:
+            parents = tx.one(
+                "SELECT 1 FROM clients c, users u WHERE c.client_id = ? AND u.pool_id = ?"
+                " AND u.sub = ? AND c.pool_id = u.pool_id" + self._share(),
+                (token.client_id, token.pool_id, token.user_sub),
+            )
+            if parents is None:
+                raise RecordNotFoundError("no such app client or user")
             if token.device_key is not None and self.dialect == "postgresql":
                 # Hold the device until commit: a concurrent forget then revokes this token too.
                 tx.run(

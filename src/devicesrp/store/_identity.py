@@ -81,9 +81,20 @@ class IdentityStore(SqlCore):
         them). NO KEY: it does not block the key-share locks of foreign-key checks."""
         return " FOR NO KEY UPDATE" if tx.write and self.dialect == "postgresql" else ""
 
+    def _share(self) -> str:
+        """Checking a parent row before inserting a child: on PostgreSQL hold it the way the
+        foreign-key check would, so the insert cannot fail on it. A failed statement would abort
+        the whole PostgreSQL unit; a refusal decided here leaves the unit usable, as on SQLite."""
+        return " FOR KEY SHARE" if self.dialect == "postgresql" else ""
+
     def _require_pool(self, tx: Tx, pool_id: str) -> None:
-        if tx.one("SELECT 1 FROM pools WHERE pool_id = ?", (pool_id,)) is None:
+        if tx.one("SELECT 1 FROM pools WHERE pool_id = ?" + self._share(), (pool_id,)) is None:
             raise RecordNotFoundError("no such user pool")
+
+    def _require_user(self, tx: Tx, pool_id: str, sub: str) -> None:
+        sql = "SELECT 1 FROM users WHERE pool_id = ? AND sub = ?" + self._share()
+        if tx.one(sql, (pool_id, sub)) is None:
+            raise RecordNotFoundError("no such user")
 
     # -- pools -----------------------------------------------------------------------------------
     def create_pool(self, pool: PoolRecord) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..errors import InvalidParameterError, RecordExistsError
+from ..errors import InvalidParameterError, InvalidTypeError, RecordExistsError
 from . import _checks as ck
 from ._base import Row, Tx
 from ._devices import DeviceStore
@@ -125,6 +125,8 @@ class SqlStore(DeviceStore):
         ck.scope("scope", scope)
         ck.ident("key", key, 256)
         when = ck.when("now", now)
+        if not callable(lock_for):
+            raise InvalidTypeError("lock_for", "a callable (failures -> seconds)", lock_for)
         if max_keys is not None:
             ck.count("max_keys", max_keys, 10**9)
             if max_keys < 1:
@@ -141,7 +143,12 @@ class SqlStore(DeviceStore):
             assert row is not None  # an upsert always returns its row
             failures = int(row[0])
             delay = lock_for(failures)
-            if not isinstance(delay, int | float) or not math.isfinite(delay) or delay < 0:
+            if (
+                isinstance(delay, bool)
+                or not isinstance(delay, int | float)
+                or not math.isfinite(delay)
+                or delay < 0
+            ):
                 raise InvalidParameterError("lock_for", "must return finite seconds >= 0")
             if delay > 0:
                 row = tx.one(
