@@ -115,7 +115,9 @@ def sign_in(
     resp = cognito.respond_to_auth_challenge(
         ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=answer
     )
-    user.finish(_proof(resp) if "AuthenticationResult" in resp else None)
+    proof = _proof(resp) if "AuthenticationResult" in resp else None
+    user.finish(proof)  # a proof that is present must verify (AuthenticationError otherwise)
+    out.server_proof_checked = proof is not None
     username = cp["USERNAME"]
     while "ChallengeName" in resp:
         name = resp["ChallengeName"]
