@@ -19,7 +19,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/devicesrp doctor
-	$(BIN)/devicesrp bench modexp
+	$(BIN)/devicesrp demo
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
@@ -36,6 +36,7 @@ soak: setup
 
 bench: setup
 	$(BIN)/python -m pytest benchmarks -q --benchmark-only --benchmark-json=bench-results/benchmarks.json
+	$(BIN)/devicesrp bench report
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

@@ -140,3 +140,34 @@ def test_bench_report_writes_markdown_and_charts(
     assert "no benchmark results" in capsys.readouterr().err
     (empty / "service.json").write_text("not json")
     assert main(["bench", "report", "--results", str(empty)]) == 2
+
+
+def test_bench_report_updates_the_readme_block(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devicesrp.bench.report import README_END, README_START
+
+    _results(tmp_path)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n## Benchmarks\n\n{README_START}\nold table\n{README_END}\n\nafter\n")
+    out = tmp_path / "docs" / "benchmarks"
+    argv = [
+        "bench",
+        "report",
+        "--results",
+        str(tmp_path),
+        "--out",
+        str(out),
+        "--readme",
+        str(readme),
+    ]
+    assert main(argv) == 0
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("# x\n") and text.endswith("after\n")
+    assert "| devicesrp engines [native/ifma] | 2,000 | 0.50 |" in text
+    assert "[docs/benchmarks/REPORT.md](docs/benchmarks/REPORT.md)" in text
+    assert "cores" in text and "same-run" in text
+    assert main(argv) == 0 and readme.read_text() == text  # idempotent
+    readme.write_text("# no markers\n")
+    assert main(argv) == 2
+    assert "bench-table markers" in capsys.readouterr().err

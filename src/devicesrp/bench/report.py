@@ -20,10 +20,22 @@ from typing import Any
 
 from ..errors import InvalidParameterError
 
-__all__ = ["Machine", "Results", "load_results", "machine", "write_report"]
+__all__ = [
+    "README_END",
+    "README_START",
+    "Machine",
+    "Results",
+    "load_results",
+    "machine",
+    "summary",
+    "update_readme",
+    "write_report",
+]
 
 MAX_JSON_BYTES = 4 * 1024 * 1024
 MODEXP_BITS = ("256", "512", "1024", "3072")
+README_START = "<!-- bench-table:start (devicesrp bench report --readme README.md) -->"
+README_END = "<!-- bench-table:end -->"
 
 
 @dataclass(frozen=True)
@@ -64,15 +76,15 @@ def _os_name() -> str:
     return platform.platform()
 
 
-def machine(now: dt.datetime, openssl: str | None = None) -> Machine:
-    """This machine; ``openssl``: the library the benchmarks measured, when they said."""
+def machine(taken: dt.datetime, openssl: str | None = None) -> Machine:
+    """This machine, the figures taken at ``taken``; ``openssl``: the library measured."""
     return Machine(
         cpu=_cpu_model(),
         cores=os.cpu_count() or 1,
         os=_os_name(),
         python=platform.python_version(),
         openssl=openssl or ssl.OPENSSL_VERSION,
-        date=now.strftime("%Y-%m-%d %H:%M UTC"),
+        date=taken.strftime("%Y-%m-%d %H:%M UTC"),
     )
 
 
@@ -82,6 +94,7 @@ class Results:
 
     data: dict[str, Any] = field(default_factory=dict)
     written: dict[str, str] = field(default_factory=dict)
+    newest: dt.datetime | None = None
 
     def get(self, name: str) -> Any:
         return self.data.get(name)
@@ -109,6 +122,7 @@ def load_results(directory: Path) -> Results:
             found.data[name] = _read(path)
             when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
             found.written[name] = when.strftime("%Y-%m-%d %H:%M UTC")
+            found.newest = when if found.newest is None else max(found.newest, when)
     if not found.data:
         raise InvalidParameterError("results", f"no benchmark results in {directory}")
     return found
@@ -214,6 +228,47 @@ def markdown(results: Results, where: Machine, charts: list[str]) -> str:
     return "\n".join(out)
 
 
+def summary(results: Results, where: Machine, link: str) -> str:
+    """The README's block: the machine, the main table, the headline figures, the link."""
+    out = [
+        f"Latest run: {where.line()}. The machine was shared with other work while measuring;",
+        "every figure is a same-run ratio (round-robin, CPU time, medians), lower is faster.",
+        "",
+        "Full device handshake (client + server math, 3072-bit group), against its peers:",
+        "",
+        *main_table(results),
+        "",
+    ]
+    server = results.get("handshake_server_half")
+    if isinstance(server, dict) and "device_proofs_per_core_second" in server:
+        out.append(
+            f"Server side: {server['device_proofs_per_core_second']:,.0f} device proofs verified "
+            "per core-second."
+        )
+    service = results.get("service")
+    if isinstance(service, dict):
+        best = [
+            (name, e["devicesrp"]["per_second"])
+            for name, e in service.items()
+            if isinstance(e, dict) and "devicesrp" in e
+        ]
+        if best:
+            name, per_s = max(best, key=lambda kv: kv[1])
+            out.append(f"Service: up to {per_s:.1f} complete sign-ins/s over HTTP ({name}).")
+    out += ["", f"Everything else (modexp, client and server halves, service, charts): {link}."]
+    return "\n".join(out)
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace the text between the README's bench-table markers (which must exist)."""
+    text = readme.read_text(encoding="utf-8")
+    if text.count(README_START) != 1 or text.count(README_END) != 1:
+        raise InvalidParameterError("readme", f"{readme} needs one pair of bench-table markers")
+    head, rest = text.split(README_START)
+    _, tail = rest.split(README_END)
+    readme.write_text(f"{head}{README_START}\n{block}\n{README_END}{tail}", encoding="utf-8")
+
+
 def _bar_chart(
     path: Path, title: str, rows: dict[str, Any], xlabel: str, *, ratio: bool = True
 ) -> None:
@@ -265,14 +320,19 @@ def charts(results: Results, out: Path) -> list[str]:
     return made
 
 
-def write_report(results_dir: Path, out_dir: Path, now: dt.datetime) -> Path:
-    """REPORT.md and the charts in ``out_dir``; returns the report's path."""
+def write_report(results_dir: Path, out_dir: Path, readme: Path | None = None) -> Path:
+    """REPORT.md and the charts in ``out_dir`` (and the summary into ``readme``, if given);
+    returns the report's path. The date shown is when the newest result file was written."""
     results = load_results(results_dir)
+    assert results.newest is not None  # load_results refuses a directory without results
     out_dir.mkdir(parents=True, exist_ok=True)
     made = charts(results, out_dir)
     path = out_dir / "REPORT.md"
     full = results.get("handshake_full")
     measured = full.get("openssl") if isinstance(full, dict) else None
-    where = machine(now, measured if isinstance(measured, str) else None)
+    where = machine(results.newest, measured if isinstance(measured, str) else None)
     path.write_text(markdown(results, where, made), encoding="utf-8")
+    if readme is not None:
+        link = os.path.relpath(path, readme.resolve().parent)
+        update_readme(readme, summary(results, where, f"[{link}]({link})"))
     return path

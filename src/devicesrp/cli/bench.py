@@ -8,7 +8,6 @@ child process) and write JSON to ``bench-results/``; ``devicesrp bench report`` 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -52,11 +51,13 @@ def run_suites(names: list[str]) -> int:
     return 0
 
 
-def report(results: Path, out: Path) -> int:
+def report(results: Path, out: Path, readme: Path | None = None) -> int:
     from ..bench.report import write_report
 
-    path = write_report(results, out, dt.datetime.now(dt.UTC))
+    path = write_report(results, out, readme)
     print(f"report written to {path} (charts beside it)")
+    if readme is not None:
+        print(f"summary written into {readme}")
     return 0
 
 
@@ -70,7 +71,8 @@ def run_all(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    return report(Path(args.results), Path(args.out) if args.out else Path(args.results))
+    out = Path(args.out) if args.out else Path(args.results)
+    return report(Path(args.results), out, Path(args.readme) if args.readme else None)
 
 
 def add_bench_commands(bench: argparse.ArgumentParser, sub: Sub) -> None:
@@ -80,4 +82,5 @@ def add_bench_commands(bench: argparse.ArgumentParser, sub: Sub) -> None:
     rep = sub.add_parser("report", help="REPORT.md and PNG charts from bench-results/*.json")
     rep.add_argument("--results", default="bench-results", help="where the JSON results are")
     rep.add_argument("--out", default=None, help="report directory (default: --results)")
+    rep.add_argument("--readme", default=None, help="also update this file's bench-table block")
     rep.set_defaults(func=_cmd_report)
