@@ -451,6 +451,20 @@ def test_transaction_is_all_or_nothing(seeded: SqlStore) -> None:
     assert seeded.get_refresh_token(t.refresh_token(1, SUB1).token_hash) is not None
 
 
+def test_nested_transactions_are_savepoints(seeded: SqlStore) -> None:
+    with seeded.transaction():
+        seeded.confirm_device(t.confirmation(1, SUB1))
+        with pytest.raises(RuntimeError), seeded.transaction():
+            seeded.confirm_device(t.confirmation(2, SUB1))
+            with seeded.transaction():
+                seeded.confirm_device(t.confirmation(3, SUB1))
+            raise RuntimeError("inner fails")
+        with seeded.transaction():
+            seeded.confirm_device(t.confirmation(4, SUB1))
+    keys = {d.device_key for d in seeded.list_devices(POOL, SUB1, remembered_only=False).items}
+    assert keys == {t.device_key(1), t.device_key(4)}
+
+
 def test_a_refused_write_inside_a_unit_does_not_poison_it(seeded: SqlStore) -> None:
     """Refusals are decided without a failing statement (which would abort a PostgreSQL unit)."""
     refusals = [

@@ -70,6 +70,7 @@ class Tx:
         self._run = run
         self._hook = hook if write else None
         self.write = write
+        self.depth = 0  # nested transaction() savepoints currently open
 
     def run(self, sql: str, params: Sequence[object] = ()) -> Result:
         result = self._run(sql, params)
@@ -135,9 +136,31 @@ class SqlCore:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One unit of work: every store call in this block (same thread) commits or none does."""
-        with self._unit(write=True):
+        """One unit of work: every store call in this block (same thread) commits or none does.
+
+        Nested inside another unit it is a savepoint: if the inner block raises, its writes are
+        undone and the outer unit carries on (if it catches the exception).
+        """
+        outer = self._current()
+        if outer is None:
+            with self._unit(write=True):
+                yield
+            return
+        if not outer.write:
+            raise RuntimeError("a write cannot join a read-only unit of work")
+        outer.depth += 1
+        name = f"devicesrp_{outer.depth}"
+        outer.run(f"SAVEPOINT {name}")
+        try:
             yield
+        except BaseException:
+            outer.run(f"ROLLBACK TO SAVEPOINT {name}")
+            outer.run(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            outer.run(f"RELEASE SAVEPOINT {name}")
+        finally:
+            outer.depth -= 1
 
     @contextmanager
     def statement_hook(self, fail_after: int | None = None) -> Iterator[StatementHook]:

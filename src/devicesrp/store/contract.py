@@ -48,7 +48,8 @@ class Store(Protocol):
         ...
 
     def transaction(self) -> AbstractContextManager[None]:
-        """One unit of work: commits when the block ends, rolls back if it raises."""
+        """One unit of work: commits when the block ends, rolls back if it raises. Nested, it is
+        a savepoint: an inner block that raises undoes only its own writes."""
         ...
 
     def schema_version(self) -> int:
