@@ -262,3 +262,34 @@ def test_flood_from_one_address_is_throttled_and_others_are_served(tmp_path: Pat
         assert start(client_from("192.0.2.200"), other_client, "someone") == "ok"
         assert svc.admin().list_users(UserPoolId=pool_id)["Users"] == []  # still up
     assert log.read_text().count("TooManyRequestsException") == 20
+
+
+@pytest.mark.postgres
+def test_health_reports_a_lost_database(tmp_path: Path) -> None:
+    """/health is 200 while PostgreSQL answers and 503 (within seconds) once it does not."""
+    import psycopg
+
+    from clients.harness import PG_ADMIN_URL, postgres_reachable
+
+    reason = postgres_reachable()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"devicesrp_http_health_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        db = f"postgresql://postgres@127.0.0.1:5432/{name}"
+        with serve_process(["--db", db], {"DEVICESRP_KEK": kek()}, tmp_path / "s.log") as (url, _):
+            with urllib.request.urlopen(f"{url}/health", timeout=10) as resp:
+                assert resp.status == 200
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            with pytest.raises(urllib.error.HTTPError) as info:
+                urllib.request.urlopen(f"{url}/health", timeout=60)
+            assert info.value.code == 503
+            assert json.loads(info.value.read()) == {"status": "unavailable"}
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -8,6 +8,7 @@ JSON -> SigV4 (admin operations) -> app-client throttle (sign-in operations) -> 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -38,6 +39,7 @@ access_log = logging.getLogger("devicesrp.http.access")
 error_log = logging.getLogger("devicesrp.http.error")
 
 JSON_TYPE = "application/x-amz-json-1.1"
+HEALTH_TIMEOUT = 5.0  # seconds
 
 
 class PublicDocs:
@@ -46,8 +48,10 @@ class PublicDocs:
     def __init__(
         self,
         jwks: Callable[[str], Mapping[str, Any] | None],
+        ready: Callable[[], object] | None = None,
     ) -> None:
         self.jwks = jwks
+        self.ready = ready  # raises when the database cannot be reached
 
 
 def to_aws_error(exc: BaseException) -> AwsServiceError:
@@ -170,6 +174,15 @@ class Service:
             access_log.info("%s %s %d %s %.1fms", source, name, status, error, ms)
 
     async def health(self, request: Request) -> Response:
+        """200 once serving and the database answers; 503 while it does not (load balancers
+        then send traffic elsewhere). The reason stays in the log, not in the answer."""
+        if self.docs is not None and self.docs.ready is not None:
+            try:
+                # a store waiting out its connection timeout is not ready either
+                await asyncio.wait_for(run_in_threadpool(self.docs.ready), HEALTH_TIMEOUT)
+            except Exception as exc:  # any failure to reach the store means "not ready"
+                error_log.warning("health: database unavailable (%s)", type(exc).__name__)
+                return json_response({"status": "unavailable"}, 503)
         return json_response({"status": "ok"})
 
     async def jwks(self, request: Request) -> Response:

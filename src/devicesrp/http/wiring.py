@@ -75,7 +75,7 @@ def open_domain(config: ServiceConfig) -> tuple[Service, Callable[[], None]]:
         service = Service(
             config,
             build_operations(idp, config.region),
-            PublicDocs(jwks_of(runtime)),
+            PublicDocs(jwks_of(runtime), ready=store.schema_version),
             consume_once=lambda key, expires: store.consume_once("sigv4", key, expires_at=expires),
             console=console_app(idp, config),
         )
