@@ -435,3 +435,22 @@ def test_temporary_password_then_new_password_required(svc: Service) -> None:
     admin.admin_set_user_password(UserPoolId=pool_id, Username="tina", Password=PASSWORD)
     again = sign_in(cognito, pool_id, client_id, "tina", PASSWORD, new_password="Tina-N3w-again!")
     assert again.challenges == ["PASSWORD_VERIFIER", "NEW_PASSWORD_REQUIRED"]
+
+
+def test_disable_enable_and_global_sign_out(svc: Service) -> None:
+    admin, cognito = svc.admin(), svc.public()
+    pool_id, client_id = make_pool(svc, "off")
+    make_user(svc, pool_id, "dora")
+    tokens = sign_in(cognito, pool_id, client_id, "dora", PASSWORD).tokens
+    admin.admin_disable_user(UserPoolId=pool_id, Username="dora")
+    assert admin.admin_get_user(UserPoolId=pool_id, Username="dora")["Enabled"] is False
+    with pytest.raises(ClientError) as info:
+        sign_in(cognito, pool_id, client_id, "dora", PASSWORD)
+    assert error_of(info)[0] == "NotAuthorizedException"
+    admin.admin_enable_user(UserPoolId=pool_id, Username="dora")
+    fresh = sign_in(cognito, pool_id, client_id, "dora", PASSWORD).tokens
+    admin.admin_user_global_sign_out(UserPoolId=pool_id, Username="dora")
+    for refresh_token in (tokens["RefreshToken"], fresh["RefreshToken"]):
+        with pytest.raises(ClientError) as info:
+            cognito.get_tokens_from_refresh_token(ClientId=client_id, RefreshToken=refresh_token)
+        assert error_of(info)[0] == "NotAuthorizedException"

@@ -274,6 +274,21 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
         idp.admin_delete_user(_pool(p), _user(p))
         return Reply({})
 
+    def admin_disable_user(call: Call) -> Reply:
+        p = call.params
+        idp.admin_set_user_enabled(_pool(p), _user(p), False)
+        return Reply({})
+
+    def admin_enable_user(call: Call) -> Reply:
+        p = call.params
+        idp.admin_set_user_enabled(_pool(p), _user(p), True)
+        return Reply({})
+
+    def admin_global_sign_out(call: Call) -> Reply:
+        p = call.params
+        idp.admin_user_global_sign_out(_pool(p), _user(p))
+        return Reply({})
+
     def admin_set_mfa(call: Call) -> Reply:
         p = call.params
         idp.admin_set_user_mfa_preference(
@@ -301,4 +316,7 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
         op("AdminGetUser", admin_get_user, False),
         op("AdminDeleteUser", admin_delete_user, True),
         op("AdminSetUserMFAPreference", admin_set_mfa, True),
+        op("AdminDisableUser", admin_disable_user, True),
+        op("AdminEnableUser", admin_enable_user, True),
+        op("AdminUserGlobalSignOut", admin_global_sign_out, True),
     ]
