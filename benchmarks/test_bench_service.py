@@ -448,13 +448,18 @@ def test_service_sign_in_load(benchmark: Any, tmp_path: Path) -> None:
     from conftest import save
 
     backends = ["sqlite"] + (["postgres"] if postgres_reachable() is None else [])
+    # knobs for a quicker or different run: which backends, and operations on the event loop
+    wanted = os.environ.get("DEVICESRP_BENCH_BACKENDS")
+    backends = [b for b in backends if not wanted or b in wanted.split(",")]
+    threaded = os.environ.get("DEVICESRP_BENCH_THREADED", "1") != "0"
     config = tmp_path / "bench.toml"
     config.write_text(
-        "[server]\naccess_log = true\n[throttle]\naddress_per_second = 0\n"
+        f"[server]\naccess_log = true\nthreaded_handlers = {str(threaded).lower()}\n"
+        "[throttle]\naddress_per_second = 0\n"
         f'client_per_second = 0\n[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\n'
         f'secret = "{ADMIN_SECRET}"\n'
     )
-    results: dict[str, Any] = {"rounds": 2, "sign_ins_per_round": SIGN_INS}
+    results: dict[str, Any] = {"rounds": 2, "sign_ins": SIGN_INS, "threaded_handlers": threaded}
     for backend in backends:
         db = (
             f"sqlite:///{tmp_path / 'bench.sqlite3'}"
@@ -495,11 +500,12 @@ def test_service_sign_in_load(benchmark: Any, tmp_path: Path) -> None:
                             "non_engine_ms": round(non_engine, 3),
                             "non_engine_over_floor": round(non_engine / bare["server_cpu_ms"], 3),
                         }
-                        save("service", results)  # a late failure keeps what was measured
+                        # a late failure keeps what was measured
+                        save("service" if threaded else "service-inline", results)
             finally:
                 floor.terminate()
                 floor.wait(timeout=15)
-    path = save("service", results)
+    path = save("service" if threaded else "service-inline", results)
     lines = [f"service load (same-run ratios; details in {path})"]
     for key, r in results.items():
         if isinstance(r, dict) and "devicesrp" in r:

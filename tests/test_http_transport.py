@@ -419,3 +419,14 @@ def test_cors_only_for_configured_origins() -> None:
             url, b"{}", dict(json_headers("GetUser"), Origin="https://app.example.com")
         )
         assert "access-control-allow-origin" not in hdrs
+
+
+def test_handlers_on_the_event_loop_behave_the_same() -> None:
+    rec = Recorder()
+    config = ServiceConfig(admin_keys=(KEY,), threaded_handlers=False)
+    with thread_server(build_app(Service(config, operations(rec)))) as url:
+        out = client(url).admin_get_user(UserPoolId="us-east-1_Transport", Username="erin")
+        assert out["Username"] == "erin"
+        status, _, body = raw(url, b'{"Username": "crash"}', json_headers("GetUser"))
+        assert status == 500 and json.loads(body)["__type"] == "InternalErrorException"
+    assert rec.count("AdminGetUser") == 1

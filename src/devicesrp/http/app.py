@@ -165,6 +165,8 @@ class Service:
             self.sigv4.consume(signature, now)
         agent = request.headers.get("user-agent", "")[:256]
         call = Call(op.name, params, source, now, key_id, agent)
+        if not self.config.threaded_handlers:
+            return op.handler(call)  # one request at a time per worker, no thread hop
         return await run_in_threadpool(op.handler, call)
 
     def log(self, source: str, name: str, status: int, error: str, started: float) -> None:

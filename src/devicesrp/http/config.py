@@ -13,6 +13,8 @@ Example file (every key optional)::
     cors_origins = ["https://app.example.com"]  # browser apps allowed to call (none by default)
     max_body_bytes = 65536
     access_log = true
+    threaded_handlers = true                # false: operations run on the event loop, one at a
+                                            # time per worker (less CPU; use workers = cores)
     tls_cert = "/etc/devicesrp/cert.pem"
     tls_key = "/etc/devicesrp/key.pem"
 
@@ -60,6 +62,7 @@ class ServiceConfig:
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 65_536
     access_log: bool = True
+    threaded_handlers: bool = True
     tls_cert: str = ""
     tls_key: str = ""
     address_per_second: float = 20.0
@@ -120,6 +123,7 @@ _SERVER_KEYS: dict[str, type] = {
     "cors_origins": list,
     "max_body_bytes": int,
     "access_log": bool,
+    "threaded_handlers": bool,
     "tls_cert": str,
     "tls_key": str,
 }
