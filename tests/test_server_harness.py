@@ -20,6 +20,8 @@ from devicesrp.server.grants import AuthenticationResult
 from devicesrp.server.kek import Kek
 from devicesrp.server.provider import IdentityProvider
 from devicesrp.server.runtime import Runtime
+from devicesrp.server.tokens import generate_signing_key
+from devicesrp.server.vault import KIND_JWT
 from devicesrp.srp.cognito import (
     claim_signature,
     client_public,
@@ -31,7 +33,7 @@ from devicesrp.srp.cognito import (
 )
 from devicesrp.srp.encoding import to_hex
 from devicesrp.srp.timestamp import format_timestamp
-from devicesrp.store import SqlStore, open_store
+from devicesrp.store import SqlStore, WrappedKeyRecord, open_store
 
 POOL = "us-east-1_TestPool1"
 CLIENT = "client1"
@@ -94,6 +96,7 @@ def make_env(
         issuer_base="http://127.0.0.1:9229",
         clock=clock,
     )
+    _seed_signing_key(store, rt.kek, clock())
     idp = IdentityProvider(rt)
     settings = settings or PoolSettings(POOL, devices=TRACK_REPLACE_MFA)
     if store.get_pool(settings.pool_id) is None:
@@ -104,6 +107,22 @@ def make_env(
     else:
         client = AppClient(existing.client_id, existing.pool_id, existing.secret, existing.name)
     return Env(store, clock, rt, idp, client, settings.pool_id)
+
+
+_SIGNING_PEM: list[bytes] = []
+
+
+def _seed_signing_key(store: SqlStore, kek: Kek, now: float) -> None:
+    """Put one RSA key, generated once per test process, into a fresh store, wrapped under this
+    store's KEK, so that each test does not pay for an RSA key generation. The vault still
+    loads and unwraps it from the store like any other key."""
+    if store.list_keys(KIND_JWT):
+        return
+    if not _SIGNING_PEM:
+        _SIGNING_PEM.append(generate_signing_key("seed").private_pem)
+    key_id = os.urandom(4).hex()
+    wrapped = kek.wrap(KIND_JWT, key_id, _SIGNING_PEM[0], os.urandom(12))
+    store.put_key(WrappedKeyRecord(KIND_JWT, key_id, wrapped, now))
 
 
 @dataclass

@@ -288,7 +288,7 @@ def test_enumeration_timing(tmp_path: Path) -> None:
     env = make_env(store)
     env.rt.lockout = LockoutPolicy(threshold=10**6)  # time the proof, not the lockout refusal
     env.idp.admin_create_user(POOL, "alice", "Corr3ct-horse!")
-    n = count(ci=300, soak=3000)
+    n = count(ci=100, soak=3000)
     starts: dict[str, list[float]] = {"known": [], "unknown": []}
     proofs: dict[str, list[float]] = {"known": [], "unknown": []}
     for i in range(n):

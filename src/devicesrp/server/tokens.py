@@ -14,6 +14,7 @@ tokens signed before a rotation verify until they expire.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,11 @@ class SigningKey:
     private_pem: bytes = field(repr=False)
 
     def private_key(self) -> rsa.RSAPrivateKey:
+        return self._loaded
+
+    @functools.cached_property
+    def _loaded(self) -> rsa.RSAPrivateKey:
+        # Loading checks the key, which takes ~0.1 s: done once per key, not per token.
         key = serialization.load_pem_private_key(self.private_pem, password=None)
         if not isinstance(key, rsa.RSAPrivateKey):
             raise ValueError("signing key is not RSA")

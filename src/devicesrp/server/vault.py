@@ -69,6 +69,7 @@ class KeyVault:
         self._random = random_bytes
         self._reload_seconds = reload_seconds
         self._cache: dict[str, _Loaded] = {}
+        self._signers: dict[str, SigningKey] = {}
         self._lock = threading.Lock()
 
     # -- creation and loading --------------------------------------------------------------------
@@ -133,7 +134,15 @@ class KeyVault:
         entries = self._entries(KIND_JWT)
         if want_kid is not None and all(k != want_kid for k, _ in entries):
             entries = self._entries(KIND_JWT, force=True)
-        return [SigningKey(kid=k, private_pem=pem) for k, pem in entries]
+        # The same SigningKey objects while the key set is unchanged: each parses its PEM once.
+        with self._lock:
+            out = []
+            for kid, pem in entries:
+                key = self._signers.get(kid)
+                if key is None or key.private_pem != pem:
+                    key = self._signers[kid] = SigningKey(kid=kid, private_pem=pem)
+                out.append(key)
+            return out
 
     def secret(self, kind: str) -> bytes:
         """The one secret of ``totp`` or ``fake-salt`` (the newest record)."""
