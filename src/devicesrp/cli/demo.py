@@ -110,6 +110,10 @@ class Narrator:
         self.steps = steps
         self.step = 0
 
+    def waiting(self) -> None:
+        """One line per second of waiting, so a slow start never looks like a hang."""
+        self.say("      ... still starting (waiting for /health)")
+
     def say(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
@@ -146,7 +150,9 @@ class Service:
 
 
 @contextlib.contextmanager
-def running_service(workdir: Path, timeout: float = 60.0) -> Iterator[Service]:
+def running_service(
+    workdir: Path, timeout: float = 60.0, tick: Callable[[], None] | None = None
+) -> Iterator[Service]:
     """Start ``devicesrp serve`` on SQLite in ``workdir``; stop it on the way out, always."""
     key = ("AKIDDEVICESRPDEMO", secrets.token_urlsafe(24))
     config = workdir / "devicesrp.toml"
@@ -163,15 +169,26 @@ def running_service(workdir: Path, timeout: float = 60.0) -> Iterator[Service]:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, log_path, timeout)
+        _wait_healthy(url, proc, log_path, timeout, tick)
         yield Service(url, db_url, key, proc, log_path)
     finally:
         _stop(proc)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def _wait_healthy(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    log: Path,
+    timeout: float,
+    tick: Callable[[], None] | None = None,
+) -> None:
+    """Poll /health; ``tick`` is called about once a second while waiting (progress)."""
     deadline = time.monotonic() + timeout
+    next_tick = time.monotonic() + 1.0
     while time.monotonic() < deadline:
+        if tick is not None and time.monotonic() >= next_tick:
+            tick()
+            next_tick += 1.0
         if proc.poll() is not None:
             tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
             raise DemoFailure(f"devicesrp serve exited with {proc.returncode}:\n{tail}")
@@ -378,7 +395,7 @@ def run_demo(out: TextIO | None = None) -> int:
     try:
         with contextlib.ExitStack() as stack:
             with say.begin(f"Starting devicesrp serve (embedded SQLite in {workdir})"):
-                svc = stack.enter_context(running_service(workdir))
+                svc = stack.enter_context(running_service(workdir, tick=say.waiting))
                 say.say(f"      {svc.url}/ (pid {svc.proc.pid})")
             _story(svc, say)
             say.say("Stopping the service ...")
