@@ -27,11 +27,16 @@ def _load_native() -> tuple[Backend | None, str]:
 
 
 def available_backends() -> dict[str, Backend]:
-    """Every backend that loads on this machine, by name (tests run the differential on each)."""
+    """Every backend that loads on this machine, by name (tests run the differential on each).
+
+    The native core appears once per CPU path it can run here (``native/ifma``,
+    ``native/portable``), so one test run checks every path.
+    """
     found: dict[str, Backend] = {}
-    native, _ = _load_native()
-    if native is not None:
-        found["native"] = native
+    if importlib.util.find_spec(f"{__package__}._native_backend") is not None:
+        native = importlib.import_module(f"{__package__}._native_backend")
+        paths: dict[str, Backend] = native.path_backends()
+        found.update(paths)
     gmp = load_gmpy2()
     if gmp is not None:
         found["gmpy2"] = gmp
