@@ -23,7 +23,6 @@ def state(**kw: object) -> SessionState:
         "pool_id": "us-east-1_TestPool1",
         "client_id": "client1",
         "user_sub": "7f1c9a52-64a4-4f5f-9b59-2d3f3b1c0a11",
-        "username": "alice",
         "device_key": "us-east-1_0f0e0d0c-0b0a-4908-8706-050403020100",
         "mfa_done": True,
         "auth_time": 1000,
@@ -46,7 +45,6 @@ def test_round_trip_and_expiry() -> None:
 def test_worst_case_length_fits() -> None:
     big = state(
         client_id="c" * 128,
-        username="u" * 128,
         pool_id="eu-central-1_" + "P" * 42,
         device_key="eu-central-1_" + "0" * 42,
         then=(
@@ -62,7 +60,7 @@ def test_worst_case_length_fits() -> None:
     text = SessionSealer([K1]).seal(big, os.urandom(12))
     assert 20 <= len(text) <= MAX_SESSION_CHARS
     with pytest.raises(ValueError):
-        state(username="u" * 129)
+        state(client_id="c" * 129)
 
 
 def test_rotation_and_retirement() -> None:

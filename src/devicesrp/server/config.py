@@ -121,6 +121,8 @@ class PasswordPolicy:
         """None if ``password`` conforms, else the reason (never echoing the password)."""
         if not isinstance(password, str) or len(password) > 256:
             return "Password must be a string of at most 256 characters"
+        if not password.isprintable() or any(0xD800 <= ord(c) <= 0xDFFF for c in password):
+            return "Password must be printable Unicode text"
         if len(password) < self.min_length:
             return "Password not long enough"
         if self.require_uppercase and not any(c.isupper() for c in password):

@@ -134,7 +134,9 @@ def confirm_device(
         raise InvalidParameterDomainError("Device tracking is not enabled for this user pool.")
     salt, verifier = _decode_config(salt_b64, verifier_b64)
     if device_name is not None and (
-        not isinstance(device_name, str) or not 0 < len(device_name) <= _MAX_NAME
+        not isinstance(device_name, str)
+        or not 0 < len(device_name) <= _MAX_NAME
+        or not device_name.isprintable()
     ):
         raise InvalidParameterDomainError("Invalid DeviceName")
     record = _own_device(rt, pool, user, device_key)

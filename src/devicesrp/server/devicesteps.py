@@ -32,6 +32,7 @@ from .flow import (
     LockTarget,
     RespondRequest,
     check_secret_hash,
+    device_key_param,
     fail_proof,
     param,
     refuse_if_locked,
@@ -61,8 +62,7 @@ def device_srp_auth(rt: Runtime, request: RespondRequest) -> AuthOutcome:
     """DEVICE_SRP_AUTH -> DEVICE_PASSWORD_VERIFIER (SRP_B, SALT, SECRET_BLOCK, DEVICE_KEY)."""
     client, pool = rt.client(request.client_id)
     values = request.responses
-    device_key = param(values, "DEVICE_KEY")
-    assert device_key is not None
+    device_key = device_key_param(values)
     a_text = param(values, "SRP_A")
     assert a_text is not None
     username = param(values, "USERNAME")
@@ -86,7 +86,6 @@ def device_srp_auth(rt: Runtime, request: RespondRequest) -> AuthOutcome:
             pool_id=pool.pool_id,
             client_id=client.client_id,
             user_sub=user.sub,
-            username=username or user.username,
             device_key=device_key,
             mfa_done=bool(ticket.payload.get("mfa_done")),
             auth_time=int(ticket.payload["auth_time"]),
@@ -149,7 +148,7 @@ def device_password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcom
     """The device proof -> tokens bound to the device (no NewDeviceMetadata)."""
     client, pool = rt.client(request.client_id)
     values = request.responses
-    device_key = param(values, "DEVICE_KEY")
+    device_key = device_key_param(values)
     block = param(values, "PASSWORD_CLAIM_SECRET_BLOCK")
     timestamp = param(values, "TIMESTAMP")
     signature = param(values, "PASSWORD_CLAIM_SIGNATURE")
@@ -195,7 +194,6 @@ def device_password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcom
         pool_id=pool.pool_id,
         client_id=client.client_id,
         user_sub=user.sub,
-        username=user.username,
         device_key=device.device_key,
         mfa_done=True,
         auth_time=int(ticket.payload["auth_time"]),

@@ -7,6 +7,7 @@ a JS client's ``"DEVICE_KEY": null`` means "no device", which differs from an ab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -24,12 +25,14 @@ from .secrethash import check_secret_hash, user_names
 
 __all__ = [
     "ABSENT",
+    "DEVICE_KEY_PATTERN",
     "AuthOutcome",
     "ChallengeResult",
     "InitiateAuthRequest",
     "LockTarget",
     "RespondRequest",
     "check_secret_hash",
+    "device_key_param",
     "fail_proof",
     "param",
     "raw_param",
@@ -95,6 +98,17 @@ def param(values: Mapping[str, str | None], name: str, *, required: bool = True)
         return None
     if not isinstance(value, str) or len(value) > _MAX_PARAM:
         raise InvalidParameterDomainError(f"Invalid value for parameter {name}")
+    return value
+
+
+DEVICE_KEY_PATTERN = re.compile(r"[\w-]{1,40}_[0-9a-f-]{1,40}", re.ASCII)
+
+
+def device_key_param(values: Mapping[str, str | None]) -> str:
+    """A required DEVICE_KEY shaped like ``<region>_<uuid>`` (at most 55 characters)."""
+    value = param(values, "DEVICE_KEY")
+    if value is None or len(value) > 55 or not DEVICE_KEY_PATTERN.fullmatch(value):
+        raise InvalidParameterDomainError("Invalid value for parameter DEVICE_KEY")
     return value
 
 

@@ -49,9 +49,16 @@ def find_user(rt: Runtime, pool: PoolSettings, name: object) -> UserRecord | Non
     if not valid_name(name):
         return None
     assert isinstance(name, str)
+    norm = pool.normalize_name(name)
+    if len(norm) > _MAX_NAME:  # case folding can lengthen a name ("ß" -> "ss")
+        norm = norm[:_MAX_NAME]
+    # A sub is printable ASCII; any other name still runs the query, with a stand-in value.
+    sub_probe = name if name.isascii() else hashlib.sha256(name.encode()).hexdigest()
     # Both lookups always run, so the cost does not depend on which one hits.
-    by_name = rt.store.get_user(pool.pool_id, pool.normalize_name(name))
-    by_sub = rt.store.get_user_by_sub(pool.pool_id, name)
+    by_name = rt.store.get_user(pool.pool_id, norm)
+    by_sub = rt.store.get_user_by_sub(pool.pool_id, sub_probe)
+    if by_name is not None and by_name.username_norm != pool.normalize_name(name):
+        by_name = None  # only a truncated form matched: not this name
     if by_name is None and by_sub is None:
         _decoy(pool.pool_id, name)
     return by_name if by_name is not None else by_sub

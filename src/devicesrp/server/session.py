@@ -35,7 +35,6 @@ _FIELD_CAPS = {
     "pool_id": 55,
     "client_id": 128,
     "user_sub": 64,
-    "username": 128,
     "device_key": 55,
 }
 
@@ -49,7 +48,6 @@ class SessionState:
     pool_id: str
     client_id: str
     user_sub: str
-    username: str
     device_key: str | None
     mfa_done: bool
     auth_time: int
@@ -66,8 +64,10 @@ class SessionState:
     def __post_init__(self) -> None:
         for name, cap in _FIELD_CAPS.items():
             value = getattr(self, name)
-            if value is not None and (not isinstance(value, str) or len(value) > cap):
-                raise InvalidParameterError(name, f"must be a string of at most {cap} characters")
+            if value is not None and (
+                not isinstance(value, str) or len(value.encode("utf-8", "replace")) > cap
+            ):
+                raise InvalidParameterError(name, f"must be a string of at most {cap} bytes")
         if len(self.then) > 4 or len(self.extra) > 64 or len(self.code_mac) > 64:
             raise InvalidParameterError("extra", "at most 4 steps and 64 characters")
 

@@ -34,6 +34,7 @@ from .errors import (
 )
 from .flow import (
     ABSENT,
+    DEVICE_KEY_PATTERN,
     AuthOutcome,
     ChallengeResult,
     InitiateAuthRequest,
@@ -121,9 +122,7 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
         raise incorrect_credentials() from None
     # The Session carries InitiateAuth's DEVICE_KEY to the proof step (clients that echo it).
     device_key = param(params, "DEVICE_KEY", required=False)
-    session = _session(
-        rt, pool, client, principal, username, device_key, challenge.secret_block, now
-    )
+    session = _session(rt, pool, client, principal, device_key, challenge.secret_block, now)
     parameters = {
         "SALT": challenge.salt.hex(),
         "SRP_B": to_hex(challenge.B),
@@ -169,20 +168,18 @@ def _session(
     pool: PoolSettings,
     client: AppClient,
     principal: Principal,
-    username: str,
     device_key: str | None,
     secret_block: str,
     now: int,
 ) -> str | None:
-    if device_key is not None and len(device_key) > 55:
-        device_key = None
+    if device_key is not None and not DEVICE_KEY_PATTERN.fullmatch(device_key):
+        device_key = None  # not a device key: carried as none (the proof step may name one)
     state = SessionState(
         txn=rt.random_bytes(16).hex(),
         step=Step.PASSWORD_VERIFIER,
         pool_id=pool.pool_id,
         client_id=client.client_id,
         user_sub=principal.session_id,
-        username=username,
         device_key=device_key,
         mfa_done=False,
         auth_time=now,
@@ -271,7 +268,6 @@ def password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcome:
         pool,
         client,
         user,
-        username=username,
         device_key=device_key,
         presented=presented,
         a_tag=_a_tag(state.A),

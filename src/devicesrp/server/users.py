@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..errors import RecordExistsError
+from ..errors import InvalidParameterError, InvalidTypeError, RecordExistsError
 from ..srp.cognito import compute_verifier, compute_x, pool_name
 from ..srp.encoding import pad_bytes
 from ..store.records import TicketRecord, UserRecord
@@ -73,6 +73,10 @@ def _check_attributes(attributes: Mapping[str, object]) -> dict[str, str]:
             raise InvalidParameterDomainError(f"Invalid value for attribute {name}")
         if name == "sub":
             raise InvalidParameterDomainError("The sub attribute cannot be set")
+        if not value.isprintable():
+            raise InvalidParameterDomainError(f"Invalid value for attribute {name}")
+        if name == "email" and (not valid_name(value) or "@" not in value or len(value) > 320):
+            raise InvalidParameterDomainError("Invalid email address format.")
         out[name] = value
     return out
 
@@ -106,6 +110,8 @@ def create_user(
     assert isinstance(username, str)
     secret = check_password(pool, password)
     sub = str(uuid.UUID(bytes=rt.random_bytes(16), version=4))
+    if len(pool.normalize_name(username)) > 128:
+        raise InvalidParameterDomainError("Invalid username")
     if pool.username_mode is UsernameMode.EMAIL:
         if "@" not in username:
             raise InvalidParameterDomainError("Username should be an email.")
@@ -117,7 +123,32 @@ def create_user(
     # USER_ID_FOR_SRP: the sub in email-as-username pools, else the lookup name (srp_identity).
     identity = sub if pool.username_mode is UsernameMode.EMAIL else norm
     now = rt.now()
-    user = UserRecord(
+    try:
+        user = _new_record(pool, sub, stored_name, norm, attrs, status, salt, identity, secret, now)
+    except (InvalidParameterError, InvalidTypeError) as exc:
+        # The store's own checks (sizes, characters) as a Cognito error naming the field.
+        raise InvalidParameterDomainError(f"Invalid value for {exc.field}") from None
+    assert srp_identity(pool, user) == identity
+    try:
+        rt.store.create_user(user)
+    except RecordExistsError:
+        raise UsernameExistsError("User already exists") from None
+    return user
+
+
+def _new_record(
+    pool: PoolSettings,
+    sub: str,
+    stored_name: str,
+    norm: str,
+    attrs: dict[str, str],
+    status: str,
+    salt: bytes,
+    identity: str,
+    secret: str,
+    now: float,
+) -> UserRecord:
+    return UserRecord(
         pool_id=pool.pool_id,
         sub=sub,
         username=stored_name,
@@ -133,12 +164,6 @@ def create_user(
         created_at=now,
         modified_at=now,
     )
-    assert srp_identity(pool, user) == identity
-    try:
-        rt.store.create_user(user)
-    except RecordExistsError:
-        raise UsernameExistsError("User already exists") from None
-    return user
 
 
 def set_password(
@@ -175,7 +200,7 @@ def change_password(
     rt: Runtime, pool: PoolSettings, user: UserRecord, *, previous: object, proposed: object
 ) -> None:
     """ChangePassword: the previous password must reproduce the stored verifier."""
-    if not isinstance(previous, str) or len(previous) > 256:
+    if not isinstance(previous, str) or len(previous) > 256 or not previous.isprintable():
         raise InvalidParameterDomainError("Invalid PreviousPassword")
     expected = _verifier(pool, srp_identity(pool, user), previous, user.srp_salt)
     if not hmac.compare_digest(expected, user.srp_verifier):
