@@ -263,7 +263,3 @@ class Store(Protocol):
         On PostgreSQL ids are drawn before commit, so a concurrent append may commit a smaller id
         later: readers that poll with ``after_id`` should tolerate that (it is a test outbox)."""
         ...
-
-
-#: Lock-duration policy for ``record_failure``: seconds to lock after the n-th failure (0 = none).
-LockFor = Callable[[int], float]
