@@ -171,3 +171,31 @@ def test_bench_report_updates_the_readme_block(
     readme.write_text("# no markers\n")
     assert main(argv) == 2
     assert "bench-table markers" in capsys.readouterr().err
+
+
+def test_bench_runs_each_suite_then_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner itself (the real suites take minutes): stand-in suite files in a checkout-like
+    directory, each writing a result file as benchmarks/conftest.py's ``save`` does."""
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "conftest.py").write_text("")
+    results = tmp_path / "bench-results"
+    _results(tmp_path)
+    for suite, result in (("modexp", "modexp_256"), ("handshake", "handshake_full")):
+        source = (tmp_path / f"{result}.json").read_text()
+        (bench / f"test_bench_{suite}.py").write_text(
+            "from pathlib import Path\n\n\ndef save():\n"
+            f"    out = Path({str(results)!r})\n    out.mkdir(exist_ok=True)\n"
+            f"    (out / '{result}.json').write_text({source!r})\n\n\n"
+            "def test_it(benchmark):\n    benchmark.pedantic(save, rounds=1, iterations=1)\n"
+        )
+    (bench / "test_bench_service.py").write_text("def test_it(benchmark):\n    assert False\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--only", "modexp", "--only", "handshake"]) == 0
+    report = (results / "REPORT.md").read_text()
+    assert "| devicesrp engines [native/ifma] | 2,000 | 0.50 |" in report
+    assert "Service" not in report
+    assert main(["bench", "--only", "service"]) == 1
+    assert "the service benchmarks failed" in capsys.readouterr().err
