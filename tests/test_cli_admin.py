@@ -27,11 +27,26 @@ def code_in(body: str) -> str:
     return found.group(1)
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def _kek_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEVICESRP_KEK", base64.b64encode(os.urandom(32)).decode())
     monkeypatch.delenv("DEVICESRP_KEK_FILE", raising=False)
     monkeypatch.delenv("DEVICESRP_KEK_PREVIOUS", raising=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    _kek_env(monkeypatch)
+    return f"sqlite:///{tmp_path / 'admin.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The same commands on both backends (PostgreSQL: a fresh schema of database ``test``)."""
+    _kek_env(monkeypatch)
+    if request.param == "postgres":
+        from pgutil import new_schema
+
+        return new_schema("cliadmin")
     return f"sqlite:///{tmp_path / 'admin.sqlite3'}"
 
 
@@ -55,7 +70,8 @@ def make_pool(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> tuple
     return made["pool_id"], made["client_id"]
 
 
-def test_pools_users_and_their_errors(capsys: pytest.CaptureFixture[str], db: str) -> None:
+def test_pools_users_and_their_errors(capsys: pytest.CaptureFixture[str], any_db: str) -> None:
+    db = any_db
     pool, client = make_pool(capsys, db, "--mfa", "on", "--factor", "sms", "--devices", "opt-in")
     assert pool.startswith("us-east-1_") and len(client) == 26
     code, pools, _ = run(capsys, "admin", "pool", "list", "--db", db, "--json")
@@ -213,8 +229,9 @@ def test_keys_rotate_does_not_break_a_sign_in_in_flight(
 
 
 def test_kek_change_through_rotate_and_retire(
-    capsys: pytest.CaptureFixture[str], db: str, monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], any_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    db = any_db
     old = os.environ["DEVICESRP_KEK"]
     new = base64.b64encode(os.urandom(32)).decode()
     assert run(capsys, "keys", "rotate", "--db", db)[0] == 0  # keys exist under the old KEK
