@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from ..errors import RecordExistsError
 from ..store.records import ClientRecord, UserRecord
@@ -39,49 +38,12 @@ from .runtime import Runtime
 from .session import SessionState
 from .signin import initiate_auth, password_verifier
 from .steps import respond_mfa, respond_mfa_setup, respond_new_password
-from .users import CodeDelivery
+from .users import CodeDelivery, UserView, user_view
 
 __all__ = ["IdentityProvider", "UserView"]
 
 _RESET_CODE_SECONDS = 3600
 _SIGNUP_CODE_SECONDS = 24 * 3600
-
-
-@dataclass(frozen=True)
-class UserView:
-    """What GetUser / AdminGetUser show (never the verifier or TOTP secret)."""
-
-    username: str
-    sub: str
-    attributes: Mapping[str, str]
-    status: str
-    enabled: bool
-    created: float
-    modified: float
-    mfa_options: tuple[str, ...]
-    preferred_mfa: str | None
-
-
-def _view(user: UserRecord) -> UserView:
-    attrs = {str(k): str(v) for k, v in user.attributes.items()}
-    attrs["sub"] = user.sub
-    enabled = []
-    if user.mfa.get("sms_enabled"):
-        enabled.append("SMS_MFA")
-    if user.mfa.get("totp_enabled") and user.mfa.get("totp_verified"):
-        enabled.append("SOFTWARE_TOKEN_MFA")
-    preferred = user.mfa.get("preferred")
-    return UserView(
-        username=user.username,
-        sub=user.sub,
-        attributes=attrs,
-        status=user.status,
-        enabled=user.enabled,
-        created=user.created_at,
-        modified=user.modified_at,
-        mfa_options=tuple(enabled),
-        preferred_mfa=preferred if isinstance(preferred, str) else None,
-    )
 
 
 class IdentityProvider:
@@ -296,7 +258,7 @@ class IdentityProvider:
             attributes=attributes,
             status=status,
         )
-        return _view(user)
+        return user_view(user)
 
     def admin_set_user_password(
         self, pool_id: str, username: object, password: object, *, permanent: bool = True
@@ -319,7 +281,7 @@ class IdentityProvider:
 
     def admin_get_user(self, pool_id: str, username: object) -> UserView:
         pool = self.rt.pool(pool_id)
-        return _view(users.require_user(self.rt, pool, username))
+        return user_view(users.require_user(self.rt, pool, username))
 
     def admin_delete_user(self, pool_id: str, username: object) -> None:
         pool = self.rt.pool(pool_id)
@@ -335,7 +297,7 @@ class IdentityProvider:
 
     def get_user(self, access_token: object) -> UserView:
         _, _, user = grants.verify_access(self.rt, access_token)
-        return _view(user)
+        return user_view(user)
 
     def sign_up(
         self,

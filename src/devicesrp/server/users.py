@@ -38,6 +38,7 @@ from .vault import KIND_TOTP
 
 __all__ = [
     "CodeDelivery",
+    "UserView",
     "change_password",
     "check_password",
     "confirm_code",
@@ -45,6 +46,7 @@ __all__ = [
     "require_user",
     "send_code",
     "set_password",
+    "user_view",
 ]
 
 _CODE_KIND = "user-code"
@@ -206,6 +208,43 @@ def change_password(
     if not hmac.compare_digest(expected, user.srp_verifier):
         raise incorrect_credentials()
     set_password(rt, pool, user, proposed)
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What GetUser / AdminGetUser show (never the verifier or TOTP secret)."""
+
+    username: str
+    sub: str
+    attributes: Mapping[str, str]
+    status: str
+    enabled: bool
+    created: float
+    modified: float
+    mfa_options: tuple[str, ...]
+    preferred_mfa: str | None
+
+
+def user_view(user: UserRecord) -> UserView:
+    attrs = {str(k): str(v) for k, v in user.attributes.items()}
+    attrs["sub"] = user.sub
+    enabled = []
+    if user.mfa.get("sms_enabled"):
+        enabled.append("SMS_MFA")
+    if user.mfa.get("totp_enabled") and user.mfa.get("totp_verified"):
+        enabled.append("SOFTWARE_TOKEN_MFA")
+    preferred = user.mfa.get("preferred")
+    return UserView(
+        username=user.username,
+        sub=user.sub,
+        attributes=attrs,
+        status=user.status,
+        enabled=user.enabled,
+        created=user.created_at,
+        modified=user.modified_at,
+        mfa_options=tuple(enabled),
+        preferred_mfa=preferred if isinstance(preferred, str) else None,
+    )
 
 
 # -- codes ----------------------------------------------------------------------------------------
