@@ -123,6 +123,13 @@ def test_pools_users_and_their_errors(capsys: pytest.CaptureFixture[str], any_db
         stdin="short\n",
     )
     assert code == 1 and "short" not in err
+    code, shown, _ = run(capsys, "admin", "user", "disable", pool, "bob", "--db", db, "--json")
+    assert code == 0 and shown == {"username": "bob", "enabled": False}
+    code, shown, _ = run(capsys, "admin", "user", "show", pool, "bob", "--db", db, "--json")
+    assert shown["enabled"] is False
+    assert run(capsys, "admin", "user", "enable", pool, "bob", "--db", db)[0] == 0
+    code, shown, _ = run(capsys, "admin", "user", "show", pool, "bob", "--db", db, "--json")
+    assert shown["enabled"] is True
     code, _, _ = run(capsys, "admin", "user", "delete", pool, "bob", "--db", db)
     assert code == 0
     code, users, _ = run(capsys, "admin", "user", "list", pool, "--db", db, "--json")

@@ -188,6 +188,16 @@ def user_set_password(args: argparse.Namespace) -> int:
     return _emit(args, {"username": args.username, "password": kind}, [f"{kind} password set"])
 
 
+def user_enable(args: argparse.Namespace) -> int:
+    enabled = args.admin_action == "enable"
+    with domain(args) as (idp, _):
+        idp.admin_set_user_enabled(args.pool_id, args.username, enabled)
+    state = "enabled" if enabled else "disabled"
+    return _emit(
+        args, {"username": args.username, "enabled": enabled}, [f"{args.username} {state}"]
+    )
+
+
 def user_delete(args: argparse.Namespace) -> int:
     with domain(args) as (idp, _):
         idp.admin_delete_user(args.pool_id, args.username)
@@ -339,6 +349,9 @@ def add_admin(sub: Sub) -> None:
     p.add_argument("--temporary", action="store_true", help="new password at next sign-in")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     _leaf(user, "delete", user_delete, "delete a user and their devices", "pool_id", "username")
+    for action, text in (("enable", "let a user sign in again"), ("disable", "refuse sign-ins")):
+        p = _leaf(user, action, user_enable, text, "pool_id", "username")
+        p.set_defaults(admin_action=action)
 
     device = groups.add_parser("device", help="a user's devices")
     dsub = device.add_subparsers(dest="device_command", required=True)
