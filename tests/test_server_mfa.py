@@ -51,6 +51,7 @@ def totp_env(backend: str, tmp_path: Path) -> Iterator[tuple[Env, bytes]]:
     s.initiate()
     out = s.respond(s.proof())
     assert out.challenge is not None and out.challenge.name.value == "MFA_SETUP"
+    assert out.challenge.parameters["MFAS_CAN_SETUP"] == '["SMS_MFA","SOFTWARE_TOKEN_MFA"]'
     secret_code, session = env.idp.associate_software_token(session=out.challenge.session)
     secret = totp.decode_secret(secret_code)
     with pytest.raises(EnableSoftwareTokenMfaError):

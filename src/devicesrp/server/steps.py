@@ -161,7 +161,10 @@ def advance(
             "CODE_DELIVERY_DESTINATION": mask_destination(Channel.SMS, phone),
         }
     elif step is Step.MFA_SETUP:
-        parameters = {"MFAS_CAN_SETUP": '["SOFTWARE_TOKEN_MFA"]'}
+        can = [f for f, on in (("SMS_MFA", pool.mfa.sms_enabled),) if on]
+        if pool.mfa.software_token_enabled:
+            can.append("SOFTWARE_TOKEN_MFA")
+        parameters = {"MFAS_CAN_SETUP": json.dumps(can, separators=(",", ":"))}
     elif step is Step.NEW_PASSWORD_REQUIRED:
         shown = {str(k): str(v) for k, v in user.attributes.items() if k != "email_verified"}
         parameters = {
