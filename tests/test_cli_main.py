@@ -58,6 +58,13 @@ def test_doctor_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert {"backend", "cpu_path", "constant_time"} <= set(info["modexp"])
+    from importlib.metadata import version
+
+    assert info["packages"]["boto3"] == version("boto3")  # installed in the test environment
+    assert set(info["packages"]) >= {"uvicorn", "psycopg", "matplotlib"}
+    assert main(["doctor"]) == 0
+    text = capsys.readouterr().out
+    assert f"boto3          : {version('boto3')} (devicesrp client, demo)" in text
 
 
 def test_vectors_check_recomputes_every_file(capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,15 +18,48 @@ from ..errors import DeviceSrpError, InvalidParameterError
 from ..server.kek import KekError
 from .admin import add_admin, add_keys
 
+# (distribution, the extra that installs it, what needs it)
+_OPTIONAL = (
+    ("uvicorn", "server", "devicesrp serve, demo"),
+    ("starlette", "server", "devicesrp serve, demo"),
+    ("boto3", "client", "devicesrp client, demo"),
+    ("psycopg", "postgres", "postgresql:// databases"),
+    ("gmpy2", "gmp", "the gmpy2 modexp backend"),
+    ("matplotlib", "bench", "devicesrp bench charts"),
+)
+
+
+def _packages() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for name, _, _ in _OPTIONAL:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
+    import platform
+    import ssl
+
     from .. import __version__, modexp
 
     info = modexp.backend_info()
+    packages = _packages()
     if args.json:
-        print(json.dumps({"version": __version__, "modexp": info}, indent=2))
+        report = {
+            "version": __version__,
+            "python": platform.python_version(),
+            "openssl": ssl.OPENSSL_VERSION,
+            "modexp": info,
+            "packages": packages,
+        }
+        print(json.dumps(report, indent=2))
         return 0
-    print(f"devicesrp {__version__}")
+    print(f"devicesrp {__version__} (Python {platform.python_version()}, {ssl.OPENSSL_VERSION})")
     print(f"  modexp backend : {info['backend']}")
     print(f"  cpu path       : {info['cpu_path']}")
     print(f"  constant time  : {'yes' if info['constant_time'] else 'NO'}")
@@ -39,6 +72,9 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
             "  warning        : secret operations are refused"
             " unless DEVICESRP_ALLOW_VARIABLE_TIME=1"
         )
+    for name, extra, needed_by in _OPTIONAL:
+        shown = packages[name] or f"missing: pip install 'devicesrp[{extra}]'"
+        print(f"  {name:<15}: {shown} ({needed_by})")
     return 0
 
 
