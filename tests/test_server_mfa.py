@@ -181,3 +181,36 @@ def test_mfa_off_pool_never_asks(backend: str, tmp_path: Path) -> None:
     s.initiate()
     tokens_of(s.respond(s.proof()))
     env.store.close()
+
+
+def test_pool_without_mfa_replacement_asks_mfa_then_device(backend: str, tmp_path: Path) -> None:
+    """Decision table, last row: remembered, but the pool does not let devices replace MFA."""
+    env = make(
+        backend,
+        tmp_path,
+        mfa=MfaConfiguration(MfaMode.ON, sms_enabled=True),
+        devices=DeviceConfiguration(False, False),
+    )
+    env.idp.admin_create_user(POOL, "sam", "Corr3ct-horse!", {"phone_number": "+15550004321"})
+    sub = env.idp.admin_get_user(POOL, "sam").sub
+
+    def sms_code() -> str:
+        match = re.search(r"\b(\d{6})\b", env.store.read_outbox(POOL, user_sub=sub)[-1].body)
+        assert match is not None
+        return match.group(1)
+
+    s = SignIn(env, "sam")
+    s.initiate()
+    s.respond(s.proof())
+    first = tokens_of(s.respond(s.mfa("SMS_MFA", sms_code())))
+    device = confirm_new_device(env, first)
+    assert env.idp.get_device(first.access_token, device.key).remembered
+    s = SignIn(env, "sam")
+    s.initiate()
+    out = s.respond(s.proof(device_key=device.key))
+    assert out.challenge is not None and out.challenge.name.value == "SMS_MFA"
+    out = s.respond(s.mfa("SMS_MFA", sms_code()))
+    assert out.challenge is not None and out.challenge.name.value == "DEVICE_SRP_AUTH"
+    s.respond(s.device_srp_auth(device))
+    tokens_of(s.respond(s.device_proof(device)))
+    env.store.close()

@@ -244,3 +244,10 @@ def test_wrapped_blob_is_bound_to_its_slot() -> None:
         flipped = blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1 :]
         with pytest.raises(KekError):
             kek.unwrap("seal", "0a0b0c0d", flipped)
+
+
+def test_purge_expired_drops_spent_challenge_ids(env: Env) -> None:
+    password_login(env, "alice")
+    assert env.idp.purge_expired() == 0  # nothing has expired yet
+    env.clock.advance(3600)
+    assert env.idp.purge_expired() > 0
