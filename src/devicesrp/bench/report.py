@@ -76,15 +76,15 @@ def _os_name() -> str:
     return platform.platform()
 
 
-def machine(taken: dt.datetime, openssl: str | None = None) -> Machine:
-    """This machine, the figures taken at ``taken``; ``openssl``: the library measured."""
+def machine(taken: str, openssl: str | None = None) -> Machine:
+    """This machine, the figures ``taken`` then; ``openssl``: the library measured."""
     return Machine(
         cpu=_cpu_model(),
         cores=os.cpu_count() or 1,
         os=_os_name(),
         python=platform.python_version(),
         openssl=openssl or ssl.OPENSSL_VERSION,
-        date=taken.strftime("%Y-%m-%d %H:%M UTC"),
+        date=taken,
     )
 
 
@@ -95,6 +95,18 @@ class Results:
     data: dict[str, Any] = field(default_factory=dict)
     written: dict[str, str] = field(default_factory=dict)
     newest: dt.datetime | None = None
+    oldest: dt.datetime | None = None
+
+    def taken(self) -> str:
+        """When the result files were written: one time, or the span."""
+        if self.newest is None or self.oldest is None:
+            return "unknown"
+        first = self.oldest.strftime("%Y-%m-%d %H:%M")
+        if self.newest - self.oldest < dt.timedelta(minutes=1):
+            return f"{first} UTC"
+        same_day = self.newest.date() == self.oldest.date()
+        last = self.newest.strftime("%H:%M" if same_day else "%Y-%m-%d %H:%M")
+        return f"{first} to {last} UTC"
 
     def get(self, name: str) -> Any:
         return self.data.get(name)
@@ -123,6 +135,7 @@ def load_results(directory: Path) -> Results:
             when = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
             found.written[name] = when.strftime("%Y-%m-%d %H:%M UTC")
             found.newest = when if found.newest is None else max(found.newest, when)
+            found.oldest = when if found.oldest is None else min(found.oldest, when)
     if not found.data:
         raise InvalidParameterError("results", f"no benchmark results in {directory}")
     return found
@@ -322,15 +335,14 @@ def charts(results: Results, out: Path) -> list[str]:
 
 def write_report(results_dir: Path, out_dir: Path, readme: Path | None = None) -> Path:
     """REPORT.md and the charts in ``out_dir`` (and the summary into ``readme``, if given);
-    returns the report's path. The date shown is when the newest result file was written."""
+    returns the report's path. The date shown is when the result files were written."""
     results = load_results(results_dir)
-    assert results.newest is not None  # load_results refuses a directory without results
     out_dir.mkdir(parents=True, exist_ok=True)
     made = charts(results, out_dir)
     path = out_dir / "REPORT.md"
     full = results.get("handshake_full")
     measured = full.get("openssl") if isinstance(full, dict) else None
-    where = machine(results.newest, measured if isinstance(measured, str) else None)
+    where = machine(results.taken(), measured if isinstance(measured, str) else None)
     path.write_text(markdown(results, where, made), encoding="utf-8")
     if readme is not None:
         link = os.path.relpath(path, readme.resolve().parent)
