@@ -89,6 +89,7 @@ class MatrixRecorder:
             entry[outcome] += 1
             if outcome == "passed":
                 entry["cases"] += cases
+                entry.setdefault("passed_tests", []).append(nodeid)
             entry["tests"].append(nodeid)
 
     def write(self, path: Path = OUTPUT) -> None:

@@ -417,6 +417,7 @@ def kek_env() -> dict[str, str]:
     return {"DEVICESRP_KEK": base64.b64encode(os.urandom(32)).decode()}
 
 
+@pytest.mark.timeout(count(ci=900, soak=4 * 3600))
 @pytest.mark.matrix(27)
 def test_serve_survives_sigkill_cycles_on_sqlite(
     tmp_path: Path, matrix_cases: Callable[[int], None]
@@ -455,6 +456,7 @@ def pg_db() -> Iterator[str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.timeout(count(ci=900, soak=2 * 3600))
 @pytest.mark.matrix(27, 31)
 def test_serve_survives_sigkill_cycles_on_postgres(
     tmp_path: Path, pg_db: str, matrix_cases: Callable[[int], None]

@@ -370,6 +370,7 @@ def test_every_served_operation_is_in_the_model() -> None:
     ]
 
 
+@pytest.mark.timeout(count(ci=900, soak=2 * 3600))
 @pytest.mark.matrix(20)
 @pytest.mark.parametrize("op", OPERATIONS)
 def test_generated_requests_in_process(
@@ -420,6 +421,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     return svc
 
 
+@pytest.mark.timeout(count(ci=900, soak=4 * 3600))
 @pytest.mark.matrix(20)
 def test_generated_requests_against_devicesrp_serve(
     served: Service, matrix_cases: Callable[[int], None]

@@ -38,6 +38,7 @@ from devicesrp.srp.groups import COGNITO_GROUP
 from devicesrp.srp.timestamp import format_timestamp, parse_timestamp
 from test_http_service import PASSWORD, make_pool, make_user
 
+pytestmark = pytest.mark.timeout(count(ci=900, soak=3 * 3600))
 N = COGNITO_GROUP.N
 TARGET = "AWSCognitoIdentityProviderService."
 WRONG = ("NotAuthorizedException", "Incorrect username or password.")

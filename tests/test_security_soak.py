@@ -44,6 +44,7 @@ def svc(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     return shared_service(request.param, Path(base))
 
 
+@pytest.mark.timeout(count(ci=900, soak=8 * 3600))  # ~1 s per sign-in per Node process
 @pytest.mark.matrix(5)
 def test_identity_js_device_sign_ins_never_fail(
     svc: Service, matrix_cases: Callable[[int], None]

@@ -35,6 +35,7 @@ from devicesrp import modexp
 from devicesrp.srp import cognito
 from vectors import group_modulus
 
+pytestmark = pytest.mark.timeout(count(ci=900, soak=2 * 3600))
 SAMPLES = count(ci=10_000, soak=100_000)
 N = group_modulus(3072 if SOAK else 1024)
 NBYTES = (N.bit_length() + 7) // 8
