@@ -95,4 +95,15 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             if reporter is not None:
                 reporter.write_line(message, red=True)
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    _recorder.write()
+    _recorder.write(matrix.OUTPUT if _whole_suite(session.config) else matrix.PARTIAL_OUTPUT)
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """Only a run of the whole suite (no paths, no -k / -m selection) may replace the figures
+    that SECURITY.md is generated from; partial runs (engineers iterating) go to the side file."""
+    chosen = [a for a in config.args if not a.startswith("-")]
+    default = [str(Path(config.rootpath, p)) for p in config.getini("testpaths")]
+    whole = not chosen or sorted(str(Path(config.rootpath, a)) for a in chosen) == sorted(default)
+    return (
+        whole and not config.option.keyword and config.option.markexpr in ("", "soak or not soak")
+    )

@@ -20,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "artifacts" / "security-matrix.json"
+PARTIAL_OUTPUT = ROOT / "artifacts" / "security-matrix-partial.json"  # runs of part of the suite
 KEY = "matrix_cases"
 
 ROWS: dict[int, str] = {
