@@ -7,9 +7,11 @@ import base64
 import datetime
 import json
 import os
+import signal
 import ssl
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -192,8 +194,6 @@ def test_tls(tmp_path: Path) -> None:
                     body = json.loads(resp.read())
                     break
             except OSError:
-                import time
-
                 time.sleep(0.1)
         assert body == {"status": "ok"}
         with pytest.raises(OSError):  # plain HTTP is not spoken on the TLS port
@@ -217,10 +217,10 @@ def test_flood_from_one_address_is_throttled_and_others_are_served(tmp_path: Pat
     )
     db = f"sqlite:///{tmp_path / 'f.sqlite3'}"
     log = tmp_path / "serve.log"
-    with serve_process(["--db", db, "--config", str(config)], {"DEVICESRP_KEK": kek()}, log) as (
-        url,
-        _,
-    ):
+    # the CPU ledger counts the SRP engine's calls in the server process (benchmark hook)
+    ledger_dir = tmp_path / "ledger"
+    env = {"DEVICESRP_KEK": kek(), "DEVICESRP_PROFILE_DIR": str(ledger_dir)}
+    with serve_process(["--db", db, "--config", str(config)], env, log) as (url, _):
         svc = Service(url, "sqlite", log)
         admin_from = "198.51.100.1"
 
@@ -261,6 +261,17 @@ def test_flood_from_one_address_is_throttled_and_others_are_served(tmp_path: Pat
         assert spray.count("TooManyRequestsException") == 30 - (30 - 6)
         assert start(client_from("192.0.2.200"), other_client, "someone") == "ok"
         assert svc.admin().list_users(UserPoolId=pool_id)["Users"] == []  # still up
+        # the engine began exactly one challenge per admitted sign-in start: none for the
+        # 20 throttled ones
+        admitted = flood.count("ok") + spray.count("ok") + 1
+        (pid,) = [int(p.stem) for p in ledger_dir.glob("*.ready")]
+        os.kill(pid, signal.SIGUSR1)
+        dump = ledger_dir / f"{pid}.json"
+        for _ in range(100):
+            if dump.exists():
+                break
+            time.sleep(0.05)
+        assert json.loads(dump.read_text())["calls"]["engine"] == admitted
     assert log.read_text().count("TooManyRequestsException") == 20
 
 
