@@ -8,7 +8,10 @@ import re
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from clients.harness import HERMETIC_ENV
 
@@ -107,3 +110,29 @@ def test_demo_stops_the_service_when_interrupted(tmp_path: Path) -> None:
     pid = int(re.search(r"\(pid (\d+)\)", seen).group(1))  # type: ignore[union-attr]
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     assert list(tmp_path.glob("devicesrp-demo-*")) == []
+
+
+def test_a_port_taken_between_choosing_and_binding_gets_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The free-port race: the first port is occupied by a real listener when serve binds it."""
+    from devicesrp.cli import demoservice
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    ports = iter([taken])
+    real = demoservice._free_port
+    monkeypatch.setattr(demoservice, "_free_port", lambda: next(ports, None) or real())
+    for name, value in HERMETIC_ENV.items():
+        monkeypatch.setenv(name, value)
+    try:
+        with demoservice.running_service(tmp_path) as svc:
+            assert not svc.url.endswith(f":{taken}")
+            pid = svc.proc.pid
+            with urllib.request.urlopen(f"{svc.url}/health", timeout=10) as resp:
+                assert resp.status == 200
+        assert svc.proc.returncode is not None and not Path(f"/proc/{pid}/cmdline").exists()
+    finally:
+        busy.close()

@@ -53,16 +53,29 @@ def running_service(
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f'[[admin_keys]]\nkey_id = "{key[0]}"\nsecret = "{key[1]}"\n')
     db_url = f"sqlite:///{workdir / 'devicesrp.sqlite3'}"
-    port = _free_port()
     log_path = workdir / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVICESRP_KEK")}
-    cmd = [sys.executable, "-m", "devicesrp", "serve", "--host", "127.0.0.1"]
-    cmd += ["--port", str(port), "--db", db_url, "--config", str(config)]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
+    base = [sys.executable, "-m", "devicesrp", "serve", "--host", "127.0.0.1"]
+    base += ["--db", db_url, "--config", str(config)]
+    for attempt in range(3):
+        port = _free_port()
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+                [*base, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            )
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, proc, log_path, timeout, tick)
+        try:
+            _wait_healthy(url, proc, log_path, timeout, tick)
+            break
+        except DemoFailure:
+            _stop(proc)
+            taken = "address already in use" in log_path.read_text(errors="replace").lower()
+            if not taken or attempt == 2:  # another process took the free port: try another
+                raise
+        except BaseException:  # interrupted while starting: the child never outlives us
+            _stop(proc)
+            raise
+    try:
         yield Service(url, db_url, key, proc, log_path)
     finally:
         _stop(proc)
