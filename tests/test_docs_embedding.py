@@ -92,3 +92,18 @@ def test_the_embedding_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert get(f"{url}/api/me", second.tokens.access_token)[0] == 401
         jwks = get(f"{url}/cognito/{pool}/.well-known/jwks.json")
         assert jwks[0] == 200 and b'"keys"' in jwks[1]
+
+
+def test_the_uvicorn_factory_uses_database_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEVICESRP_KEK", base64.b64encode(os.urandom(32)).decode())
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'factory.sqlite3'}")
+    monkeypatch.chdir(tmp_path)
+    app = load_example().main()
+    try:
+        assert app.state.idp.rt.store.list_pools() == []
+    finally:
+        app.state.idp.rt.store.close()
+    assert (tmp_path / "factory.sqlite3").exists()
+    assert not (tmp_path / "embedded.sqlite3").exists()

@@ -7,7 +7,7 @@ One domain object (``IdentityProvider``) serves two purposes in the same process
   ``devicesrp.client`` use for sign-in and remembered devices (``endpoint_url=<app>/cognito``);
 - the app's own routes, which check the access token with ``idp.get_user`` (no HTTP round trip).
 
-Run it: ``DEVICESRP_KEK=$(head -c32 /dev/urandom | base64) uvicorn embed_starlette:app``.
+Run it: ``DEVICESRP_KEK=$(head -c32 /dev/urandom | base64) uvicorn --factory embed_starlette:main``.
 """
 
 from __future__ import annotations
@@ -72,5 +72,6 @@ def create_app(db_url: str, issuer_base: str = "http://127.0.0.1:8000/cognito") 
     return app
 
 
-if "DEVICESRP_KEK" in os.environ:  # `uvicorn embed_starlette:app`
-    app = create_app(os.environ.get("DATABASE_URL", "sqlite:///embedded.sqlite3"))
+def main() -> Starlette:
+    """``uvicorn --factory embed_starlette:main``: the database from ``DATABASE_URL``."""
+    return create_app(os.environ.get("DATABASE_URL", "sqlite:///embedded.sqlite3"))
