@@ -153,8 +153,12 @@ def test_postgres_survives_sigkill_cycles() -> None:
     def verify(acked: list[str]) -> None:
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as conn:
-            rows = {name: conn.execute(sql).fetchall() for name, sql in QUERIES.items()}
+        # A killed client's COMMIT may still be in flight on the server: read every table in one
+        # snapshot (REPEATABLE READ), or a unit committing between two reads looks half-written.
+        with psycopg.connect(url) as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            with conn.transaction():
+                rows = {name: conn.execute(sql).fetchall() for name, sql in QUERIES.items()}
         check_state(rows, acked)
 
     body = writer_body(url)
