@@ -20,7 +20,12 @@ import pytest
 
 import pgutil
 from counts import count
-from devicesrp.errors import DeviceKeyConflictError, RecordNotFoundError
+from devicesrp.errors import (
+    DeviceKeyConflictError,
+    InvalidParameterError,
+    RecordNotFoundError,
+    StoreCollisionError,
+)
 from devicesrp.store import ConfirmOutcome, SqlStore, TicketRecord, open_store
 from devicesrp.store import testing as t
 
@@ -364,3 +369,52 @@ def test_forget_racing_token_inserts_leaves_no_live_token(store: SqlStore) -> No
                 token = store.get_refresh_token(t.refresh_token(100 * n + i, SUB).token_hash)
                 assert (token is None) == isinstance(results[i], DeviceGone)
                 assert token is None or token.revoked, f"round {r}: live token for a gone device"
+
+
+@pytest.mark.postgres
+def test_run_unit_retries_a_deadlocked_unit() -> None:
+    """Two units lock two pools in opposite orders: PostgreSQL kills one as a deadlock
+    (StoreCollisionError); run_unit runs it again and both complete."""
+    store = open_store(pgutil.new_schema("deadlock"), pool_size=4)
+    store.create_pool(t.pool("us-east-1_A"))
+    store.create_pool(t.pool("us-east-1_B"))
+    barrier = threading.Barrier(2)
+    attempts = Counter[int]()
+
+    def work(i: int) -> str:
+        attempts[i] += 1
+        first, second = ("us-east-1_A", "us-east-1_B") if i == 0 else ("us-east-1_B", "us-east-1_A")
+        for step, pool_id in enumerate((first, second)):
+            pool = store.get_pool(pool_id)
+            assert pool is not None
+            store.update_pool(dataclasses.replace(pool, name=f"by {i}"))
+            if step == 0 and attempts[i] == 1:
+                barrier.wait(timeout=30)  # both hold their first lock before taking the second
+        return f"done {i}"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda i: store.run_unit(lambda: work(i)), range(2)))
+    assert results == ["done 0", "done 1"]
+    assert sum(attempts.values()) == 3  # exactly one unit was rolled back and run again
+    with pytest.raises(StoreCollisionError):
+        barrier.reset()
+        attempts.clear()
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda i: store.run_unit(lambda: work(i), attempts=1), range(2)))
+    store.close()
+
+
+def test_run_unit_commits_or_rolls_back(store: SqlStore) -> None:
+    assert store.run_unit(lambda: store.consume_once("u", b"1", expires_at=1.0)) is True
+
+    def failing() -> None:
+        store.consume_once("u", b"2", expires_at=1.0)
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        store.run_unit(failing)
+    assert store.consume_once("u", b"2", expires_at=1.0) is True  # the failed unit left nothing
+    with store.transaction():  # inside a unit it just runs (only the outermost can be retried)
+        assert store.run_unit(lambda: store.consume_once("u", b"3", expires_at=1.0)) is True
+    with pytest.raises(InvalidParameterError):
+        store.run_unit(lambda: None, attempts=0)

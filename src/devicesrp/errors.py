@@ -103,6 +103,11 @@ class StoreUnavailableError(StoreError):
     """The database cannot be reached, or stayed locked/busy past the timeout; safe to retry."""
 
 
+class StoreCollisionError(StoreUnavailableError):
+    """A unit of work collided with another (a deadlock or serialisation failure) and was rolled
+    back; running it again from the start is safe (``store.run_unit`` does)."""
+
+
 class SchemaVersionError(StoreError):
     """The database schema is newer than this code understands."""
 

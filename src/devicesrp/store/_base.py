@@ -9,14 +9,20 @@ called inside ``store.transaction()`` join it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
-from ..errors import InjectedFaultError, SchemaVersionError
+from ..errors import (
+    InjectedFaultError,
+    InvalidParameterError,
+    SchemaVersionError,
+    StoreCollisionError,
+)
 from ._schema import BOOKKEEPING, MIGRATIONS, render
 
+R = TypeVar("R")
 Row = tuple[Any, ...]  # driver values; each reader converts them to typed records
 
 
@@ -161,6 +167,23 @@ class SqlCore:
             outer.run(f"RELEASE SAVEPOINT {name}")
         finally:
             outer.depth -= 1
+
+    def run_unit(self, work: Callable[[], R], *, attempts: int = 3) -> R:
+        """``work()`` as one unit of work, run again from the start (up to ``attempts`` times in
+        all) when it collided with another unit; inside an open unit it simply runs, since only
+        the outermost unit can be retried."""
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 10:
+            raise InvalidParameterError("attempts", "must be 1..10")
+        if self._current() is not None:
+            return work()
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction():
+                    return work()
+            except StoreCollisionError:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     @contextmanager
     def statement_hook(self, fail_after: int | None = None) -> Iterator[StatementHook]:

@@ -22,6 +22,7 @@ from ..errors import (
     InvalidParameterError,
     RecordExistsError,
     RecordNotFoundError,
+    StoreCollisionError,
     StoreError,
     StoreUnavailableError,
 )
@@ -55,7 +56,7 @@ def _translate(exc: Exception) -> StoreError:
     if isinstance(exc, pg_errors.LockNotAvailable):
         return StoreUnavailableError("a row stayed locked longer than the timeout; retry")
     if isinstance(exc, pg_errors.DeadlockDetected | pg_errors.SerializationFailure):
-        return StoreUnavailableError("the unit of work collided with another; retry it")
+        return StoreCollisionError("the unit of work collided with another; retry it")
     if isinstance(exc, PoolTimeout):
         return StoreUnavailableError("no PostgreSQL connection became free in time")
     return StoreUnavailableError(f"PostgreSQL error: {type(exc).__name__}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .records import (
     ClientRecord,
@@ -29,6 +29,8 @@ from .records import (
 )
 
 __all__ = ["MAX_DEVICE_PAGE", "MAX_USER_PAGE", "Store"]
+
+R = TypeVar("R")
 
 MAX_DEVICE_PAGE = 60  # ListDevices Limit 0..60 (0 means 60)
 MAX_USER_PAGE = 60  # ListUsers Limit 0..60 (0 means 60)
@@ -50,6 +52,11 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """One unit of work: commits when the block ends, rolls back if it raises. Nested, it is
         a savepoint: an inner block that raises undoes only its own writes."""
+        ...
+
+    def run_unit(self, work: Callable[[], R], *, attempts: int = 3) -> R:
+        """``work()`` in ``transaction()``, retried from the start when it collided with another
+        unit (``StoreCollisionError``: a PostgreSQL deadlock or serialisation failure)."""
         ...
 
     def schema_version(self) -> int:
