@@ -11,7 +11,9 @@ Opening applies pending migrations (versioned, the same list on both backends).
 The contract (``Store`` in ``contract.py``; records in ``records.py``):
 
 - Every method is atomic on its own; ``with store.transaction():`` makes several calls one unit of
-  work, committed together or not at all (calls in the same thread join it).
+  work, committed together or not at all (calls in the same thread join it; a nested
+  ``transaction()`` is a savepoint). ``store.run_unit(work)`` runs ``work()`` as a unit and runs it
+  again if it collided with another (``StoreCollisionError``, a PostgreSQL deadlock).
 - Lookups return ``None`` when nothing matches; a create of an existing key raises
   ``RecordExistsError``; an update of a missing record raises ``RecordNotFoundError``; bad arguments
   raise ``InvalidParameterError`` (``ValueError``) or ``InvalidTypeError`` (``TypeError``) before

@@ -17,6 +17,7 @@ from typing import Any, Protocol, Self, TypeVar
 from ..errors import (
     InjectedFaultError,
     InvalidParameterError,
+    InvalidTypeError,
     SchemaVersionError,
     StoreCollisionError,
 )
@@ -172,6 +173,8 @@ class SqlCore:
         """``work()`` as one unit of work, run again from the start (up to ``attempts`` times in
         all) when it collided with another unit; inside an open unit it simply runs, since only
         the outermost unit can be retried."""
+        if not callable(work):
+            raise InvalidTypeError("work", "a callable", work)
         if isinstance(attempts, bool) or not isinstance(attempts, int) or not 1 <= attempts <= 10:
             raise InvalidParameterError("attempts", "must be 1..10")
         if self._current() is not None:
