@@ -68,6 +68,14 @@ def test_mfa_optional_follows_the_user() -> None:
     assert mfa_factor(sms_only_pool, totp_user) is None
 
 
+def test_two_enabled_factors_without_preference_let_the_user_choose() -> None:
+    both = UserMfa(
+        sms_enabled=True, software_token_enabled=True, has_phone=True, has_software_token=True
+    )
+    assert mfa_factor(OPTIONAL, both) is MfaFactor.SELECT
+    assert mfa_factor(BOTH, both) is MfaFactor.SELECT
+
+
 def test_mfa_on_always_asks_and_falls_back() -> None:
     assert mfa_factor(BOTH, UserMfa(has_software_token=True)) is MfaFactor.SOFTWARE_TOKEN
     assert mfa_factor(BOTH, UserMfa(has_phone=True)) is MfaFactor.SMS

@@ -14,6 +14,7 @@ from devicesrp.server.config import DeviceConfiguration, MfaConfiguration, MfaMo
 from devicesrp.server.errors import (
     CodeMismatchError,
     EnableSoftwareTokenMfaError,
+    InvalidParameterDomainError,
     NotAuthorizedError,
 )
 from devicesrp.server.flow import RespondRequest
@@ -213,4 +214,46 @@ def test_pool_without_mfa_replacement_asks_mfa_then_device(backend: str, tmp_pat
     assert out.challenge is not None and out.challenge.name.value == "DEVICE_SRP_AUTH"
     s.respond(s.device_srp_auth(device))
     tokens_of(s.respond(s.device_proof(device)))
+    env.store.close()
+
+
+def test_select_mfa_type_when_two_factors_and_no_preference(backend: str, tmp_path: Path) -> None:
+    env = make(backend, tmp_path, mfa=BOTH, devices=DeviceConfiguration(True, False))
+    env.idp.admin_create_user(POOL, "tia", "Corr3ct-horse!", {"phone_number": "+15550007777"})
+    sub = env.idp.admin_get_user(POOL, "tia").sub
+
+    def sms_code() -> str:
+        match = re.search(r"\b(\d{6})\b", env.store.read_outbox(POOL, user_sub=sub)[-1].body)
+        assert match is not None
+        return match.group(1)
+
+    s = SignIn(env, "tia")
+    s.initiate()
+    assert s.respond(s.proof()).challenge.name.value == "SMS_MFA"  # type: ignore[union-attr]
+    token = tokens_of(s.respond(s.mfa("SMS_MFA", sms_code()))).access_token
+    secret = totp.decode_secret(env.idp.associate_software_token(access_token=token)[0])
+    env.idp.verify_software_token(totp.totp(secret, env.clock()), access_token=token)
+    env.idp.set_user_mfa_preference(token, sms=(True, False), software_token=(True, False))
+    env.clock.advance(30)
+    s = SignIn(env, "tia")
+    s.initiate()
+    out = s.respond(s.proof())
+    assert out.challenge is not None and out.challenge.name.value == "SELECT_MFA_TYPE"
+    assert out.challenge.parameters["MFAS_CAN_CHOOSE"] == '["SMS_MFA","SOFTWARE_TOKEN_MFA"]'
+    bad = RespondRequest(
+        CLIENT, "SELECT_MFA_TYPE", {"USERNAME": "tia", "ANSWER": "EMAIL_OTP"}, out.challenge.session
+    )
+    with pytest.raises(InvalidParameterDomainError):
+        env.idp.respond_to_auth_challenge(bad)
+    pick = RespondRequest(
+        CLIENT,
+        "SELECT_MFA_TYPE",
+        {"USERNAME": "tia", "ANSWER": "SOFTWARE_TOKEN_MFA"},
+        out.challenge.session,
+    )
+    out = s.respond(pick)
+    assert out.challenge is not None and out.challenge.name.value == "SOFTWARE_TOKEN_MFA"
+    tokens_of(s.respond(s.mfa("SOFTWARE_TOKEN_MFA", totp.totp(secret, env.clock()))))
+    with pytest.raises(NotAuthorizedError):  # the selection Session was spent
+        env.idp.respond_to_auth_challenge(pick)
     env.store.close()

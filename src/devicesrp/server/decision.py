@@ -43,6 +43,7 @@ class MfaFactor(Enum):
     SMS = "SMS_MFA"
     SOFTWARE_TOKEN = "SOFTWARE_TOKEN_MFA"  # noqa: S105
     SETUP = "MFA_SETUP"  # MFA is required but the user has no usable factor yet
+    SELECT = "SELECT_MFA_TYPE"  # two factors enabled, none preferred: the user picks
 
 
 class Step(Enum):
@@ -52,6 +53,7 @@ class Step(Enum):
     SMS_MFA = "SMS_MFA"
     SOFTWARE_TOKEN_MFA = "SOFTWARE_TOKEN_MFA"  # noqa: S105
     MFA_SETUP = "MFA_SETUP"
+    SELECT_MFA_TYPE = "SELECT_MFA_TYPE"
     NEW_PASSWORD_REQUIRED = "NEW_PASSWORD_REQUIRED"  # noqa: S105
     DEVICE_SRP_AUTH = "DEVICE_SRP_AUTH"
     DEVICE_PASSWORD_VERIFIER = "DEVICE_PASSWORD_VERIFIER"  # noqa: S105
@@ -90,8 +92,10 @@ class Plan:
 def mfa_factor(pool: MfaConfiguration, user: UserMfa) -> MfaFactor | None:
     """Which factor this sign-in must pass, or None (SetUserPoolMfaConfig semantics).
 
-    OFF: never. OPTIONAL: only when the user enabled a factor the pool allows. ON: always; the
-    user's preferred usable factor, else TOTP, else SMS to a phone, else MFA_SETUP.
+    OFF: never. OPTIONAL: only when the user enabled a factor the pool allows. ON: always. The
+    user's preferred enabled factor; with two enabled and none preferred, the user chooses
+    (SELECT_MFA_TYPE); with one, that one; under ON with none enabled, TOTP if set up, else SMS to
+    a phone, else MFA_SETUP.
     """
     if pool.mode is MfaMode.OFF:
         return None
@@ -104,6 +108,8 @@ def mfa_factor(pool: MfaConfiguration, user: UserMfa) -> MfaFactor | None:
         enabled.append(MfaFactor.SMS)
     if user.preferred in enabled:
         return user.preferred
+    if len(enabled) > 1:
+        return MfaFactor.SELECT
     if enabled:
         return enabled[0]
     if pool.mode is MfaMode.OPTIONAL:

@@ -37,7 +37,12 @@ from .identity import find_user
 from .runtime import Runtime
 from .session import SessionState
 from .signin import initiate_auth, password_verifier
-from .steps import respond_mfa, respond_mfa_setup, respond_new_password
+from .steps import (
+    respond_mfa,
+    respond_mfa_setup,
+    respond_new_password,
+    respond_select_mfa,
+)
 from .users import CodeDelivery, UserView, user_view
 
 __all__ = ["IdentityProvider", "UserView"]
@@ -108,6 +113,8 @@ class IdentityProvider:
             return device_password_verifier(self.rt, request)
         if name in (Step.SMS_MFA.value, Step.SOFTWARE_TOKEN_MFA.value):
             return respond_mfa(self.rt, request, Step(name))
+        if name == Step.SELECT_MFA_TYPE.value:
+            return respond_select_mfa(self.rt, request)
         if name == Step.MFA_SETUP.value:
             return respond_mfa_setup(self.rt, request)
         if name == Step.NEW_PASSWORD_REQUIRED.value:

@@ -19,6 +19,7 @@ from .config import AppClient, PoolSettings
 from .decision import DevicePresented, Step, decide, mfa_factor
 from .errors import (
     CodeMismatchError,
+    InvalidParameterDomainError,
     incorrect_credentials,
     invalid_session,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "respond_mfa",
     "respond_mfa_setup",
     "respond_new_password",
+    "respond_select_mfa",
     "same_user",
 ]
 
@@ -160,6 +162,8 @@ def advance(
             "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
             "CODE_DELIVERY_DESTINATION": mask_destination(Channel.SMS, phone),
         }
+    elif step is Step.SELECT_MFA_TYPE:
+        parameters = {"MFAS_CAN_CHOOSE": '["SMS_MFA","SOFTWARE_TOKEN_MFA"]'}
     elif step is Step.MFA_SETUP:
         can = [f for f, on in (("SMS_MFA", pool.mfa.sms_enabled),) if on]
         if pool.mfa.software_token_enabled:
@@ -352,6 +356,24 @@ def respond_new_password(rt: Runtime, request: RespondRequest) -> AuthOutcome:
     consume_step(rt, state)
     user = set_password(rt, pool, user, new_password)
     return _next(rt, pool, client, user, state, request)
+
+
+def respond_select_mfa(rt: Runtime, request: RespondRequest) -> AuthOutcome:
+    """SELECT_MFA_TYPE: ANSWER names the factor; its challenge follows under a new Session."""
+    client, pool = rt.client(request.client_id)
+    state = open_step(rt, request, Step.SELECT_MFA_TYPE, client)
+    values = request.responses
+    typed = param(values, "USERNAME")
+    user = same_user(rt, pool, typed, state.user_sub)
+    check_secret_hash(client, param(values, "SECRET_HASH", required=False), user_names(user, typed))
+    answer = param(values, "ANSWER")
+    if answer not in (Step.SMS_MFA.value, Step.SOFTWARE_TOKEN_MFA.value):
+        raise InvalidParameterDomainError("ANSWER must be SMS_MFA or SOFTWARE_TOKEN_MFA")
+    consume_step(rt, state)
+    chosen = dataclasses.replace(
+        state, step=Step(answer), expires_at=rt.now_int() + pool.challenge_seconds
+    )
+    return advance(rt, pool, client, user, chosen, source_ip=request.source_ip)
 
 
 def respond_mfa_setup(rt: Runtime, request: RespondRequest) -> AuthOutcome:
