@@ -279,39 +279,102 @@ def check_reply(op: str, status: int, doc: dict[str, Any]) -> None:
 
 
 def seed_world(call: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]) -> None:
-    """A pool, a client, a user, tokens, a device and a live challenge, through ``call``."""
+    """A pool, a client, a user with a remembered device, an access token, and live challenges
+    of both steps (their SECRET_BLOCKs and Sessions), through ``call``: the values generated
+    requests may reuse in the wrong place (wrong states). No refresh token is offered: with a
+    real one a request may rightly sign in."""
 
     def ok(op: str, body: dict[str, Any]) -> dict[str, Any]:
         status, doc = call(op, body)
         assert status == 200, (op, doc)
         return doc
 
-    pool = ok("CreateUserPool", {"PoolName": "fuzz", "DeviceConfiguration": {}})["UserPool"]["Id"]
-    client = ok("CreateUserPoolClient", {"UserPoolId": pool, "ClientName": "f"})
+    devices = {"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": False}
+    pool = ok("CreateUserPool", {"PoolName": "fuzz", "DeviceConfiguration": devices})
+    pool_id = pool["UserPool"]["Id"]
+    client = ok("CreateUserPoolClient", {"UserPoolId": pool_id, "ClientName": "f"})
     client_id = client["UserPoolClient"]["ClientId"]
-    ok("AdminCreateUser", {"UserPoolId": pool, "Username": "alice", "TemporaryPassword": PASSWORD})
+    user = {"UserPoolId": pool_id, "Username": "alice"}
+    ok("AdminCreateUser", {**user, "TemporaryPassword": PASSWORD})
+    ok("AdminSetUserPassword", {**user, "Password": PASSWORD, "Permanent": True})
+
+    def password_step(device_key: str | None) -> tuple[dict[str, Any], str, str]:
+        hs = ClientHandshake(UserCredentials(pool_id, PASSWORD))
+        srp_a = format(live.start(hs), "x")
+        params = {"USERNAME": "alice", "SRP_A": srp_a}
+        start = ok(
+            "InitiateAuth",
+            {"ClientId": client_id, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": params},
+        )
+        cp = start["ChallengeParameters"]
+        claim = live.respond(hs, _challenge(cp, cp["USER_ID_FOR_SRP"]))
+        answer = {
+            "USERNAME": "alice",
+            "PASSWORD_CLAIM_SECRET_BLOCK": claim.secret_block,
+            "TIMESTAMP": claim.timestamp,
+            "PASSWORD_CLAIM_SIGNATURE": claim.signature,
+        }
+        if device_key is not None:
+            answer["DEVICE_KEY"] = device_key
+        body = {"ClientId": client_id, "ChallengeName": "PASSWORD_VERIFIER"}
+        done = ok("RespondToAuthChallenge", {**body, "ChallengeResponses": answer})
+        return done, srp_a, claim.timestamp
+
+    first, srp_a, stamp = password_step(None)
+    tokens = first["AuthenticationResult"]
+    meta = tokens["NewDeviceMetadata"]
+    _, verifier = live.new_device_secret(meta["DeviceGroupKey"], meta["DeviceKey"])
+    config = {
+        "Salt": base64.b64encode(verifier.salt).decode(),
+        "PasswordVerifier": base64.b64encode(verifier.password_verifier).decode(),
+    }
     ok(
-        "AdminSetUserPassword",
-        {"UserPoolId": pool, "Username": "alice", "Password": PASSWORD, "Permanent": True},
+        "ConfirmDevice",
+        {
+            "AccessToken": tokens["AccessToken"],
+            "DeviceKey": meta["DeviceKey"],
+            "DeviceSecretVerifierConfig": config,
+        },
     )
-    hs = ClientHandshake(UserCredentials(pool, PASSWORD))
-    srp_a = format(live.start(hs), "x")
-    params = {"USERNAME": "alice", "SRP_A": srp_a}
-    start = ok(
-        "InitiateAuth",
-        {"ClientId": client_id, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": params},
+    second, _, _ = password_step(meta["DeviceKey"])
+    device_a = format(live.start(ClientHandshake(UserCredentials(pool_id, PASSWORD))), "x")
+    responses = {"USERNAME": "alice", "DEVICE_KEY": meta["DeviceKey"], "SRP_A": device_a}
+    device = ok(
+        "RespondToAuthChallenge",
+        {
+            "ClientId": client_id,
+            "ChallengeName": "DEVICE_SRP_AUTH",
+            "Session": second["Session"],
+            "ChallengeResponses": responses,
+        },
     )
-    cp = start["ChallengeParameters"]
     for name, value in (
-        ("UserPoolId", pool),
+        ("UserPoolId", pool_id),
         ("ClientId", client_id),
         ("Username", "alice"),
         ("USERNAME", "alice"),
         ("SRP_A", srp_a),
-        ("PASSWORD_CLAIM_SECRET_BLOCK", cp["SECRET_BLOCK"]),
-        ("Session", base64.b64encode(os.urandom(64)).decode()),
+        ("TIMESTAMP", stamp),
+        ("AccessToken", tokens["AccessToken"]),
+        ("DeviceKey", meta["DeviceKey"]),
+        ("DEVICE_KEY", meta["DeviceKey"]),
+        ("Session", second["Session"]),
+        ("Session", device["Session"]),
+        ("PASSWORD_CLAIM_SECRET_BLOCK", device["ChallengeParameters"]["SECRET_BLOCK"]),
     ):
         KNOWN.add(name, value)
+
+
+def _challenge(cp: dict[str, str], identity: str) -> Any:
+    from devicesrp.protocol.values import Challenge
+
+    salt = cp["SALT"]
+    return Challenge(
+        identity,
+        bytes.fromhex(salt.zfill(len(salt) + len(salt) % 2)),
+        int(cp["SRP_B"], 16),
+        cp["SECRET_BLOCK"],
+    )
 
 
 @pytest.fixture(scope="module")
