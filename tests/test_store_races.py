@@ -395,7 +395,9 @@ def test_run_unit_retries_a_deadlocked_unit() -> None:
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda i: store.run_unit(lambda: work(i)), range(2)))
     assert results == ["done 0", "done 1"]
-    assert sum(attempts.values()) == 3  # exactly one unit was rolled back and run again
+    # At least one unit was rolled back and run again (when both backends run their deadlock
+    # check at the same moment, PostgreSQL may abort both).
+    assert 3 <= sum(attempts.values()) <= 4
     with pytest.raises(StoreCollisionError):
         barrier.reset()
         attempts.clear()

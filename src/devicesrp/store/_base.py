@@ -8,7 +8,9 @@ called inside ``store.transaction()`` join it.
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -186,6 +188,8 @@ class SqlCore:
             except StoreCollisionError:
                 if attempt == attempts:
                     raise
+                # Units aborted together would collide again if retried in step: jitter them.
+                time.sleep(random.uniform(0.0, 0.05 * attempt))
         raise AssertionError("unreachable")  # the loop returns or raises
 
     @contextmanager
