@@ -50,10 +50,12 @@ IN_PROCESS = count(ci=200, soak=10_000)
 OVER_HTTP = count(ci=20, soak=1_000)
 MODEL = botocore.session.get_session().get_service_model("cognito-idp")
 PASSWORD = "Fuzz-Pa55word!"
-#: CPU per rejected request, in-process (process_time: the app runs handlers in worker threads).
-#: The costliest legitimate refusal does a few 3072-bit exponentiations (~ms each); 0.25 s
-#: would mean real work was done for junk.
-MAX_REJECT_CPU = 0.25
+#: CPU per rejected request, in-process (process_time: the app runs handlers in worker threads,
+#: so the figure also catches whatever else the process does meanwhile, a garbage collection for
+#: one). The costliest legitimate refusal does a few 3072-bit exponentiations (~ms each): the
+#: median must stay under 10 ms, the 99th percentile under 50 ms, and no single one past 1 s.
+P99_REJECT_CPU = 0.05
+MAX_REJECT_CPU = 1.0
 MEDIAN_REJECT_CPU = 0.01
 
 
@@ -459,12 +461,15 @@ def test_generated_requests_in_process(
 
     one()
     if cpu:
+        cpu.sort()
+        p99 = cpu[min(len(cpu) - 1, len(cpu) * 99 // 100)]
         print(
             f"{op}: {len(cpu)} rejected, CPU median {statistics.median(cpu) * 1e3:.2f} ms, "
-            f"max {max(cpu) * 1e3:.2f} ms"
+            f"p99 {p99 * 1e3:.2f} ms, max {cpu[-1] * 1e3:.2f} ms"
         )
-        assert max(cpu) < MAX_REJECT_CPU, (op, max(cpu))
         assert statistics.median(cpu) < MEDIAN_REJECT_CPU, (op, statistics.median(cpu))
+        assert p99 < P99_REJECT_CPU, (op, p99)
+        assert cpu[-1] < MAX_REJECT_CPU, (op, cpu[-1])
     matrix_cases(IN_PROCESS)
 
 

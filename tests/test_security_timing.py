@@ -30,7 +30,7 @@ import pytest
 
 import secret_scan
 from counts import SOAK, count
-from ct.welch import CROP_PERCENTILE, FAIL_T, WARN_T, Result, measure, welch_t
+from ct.welch import CROP_PERCENTILE, FAIL_T, WARN_T, Result, welch_t
 from devicesrp import modexp
 from devicesrp.srp import cognito
 from vectors import group_modulus
@@ -57,40 +57,79 @@ V_FIXED = _v(random.Random(1))
 B_FIXED = _bytes(random.Random(2))
 FIXED_BASE = modexp.FixedBase(G, N, 8 * SECRET)
 
-#: name -> (operation, fixed-class arguments, random-class maker). Fixed secrets are all-zero
-#: where the API allows it (the most distinguishable value for a leaky ladder).
-OPERATIONS: dict[str, tuple[Callable[..., Any], Sequence[Any], Callable[[random.Random], Any]]] = {
+#: name -> (operation, fixed-class maker, random-class maker). The fixed class is one value, built
+#: afresh for every sample the same way as the random ones (a single hot object against thousands
+#: of cold ones is a memory-locality difference, ~100 ns a call in a big test process). The fixed
+#: secrets are sparse (only the top bit set: what a ladder that skips zero bits would show) but
+#: never zero: a zero secret makes the public result degenerate (g^0 = 1, which CPython hands
+#: back as a shared small int instead of a new 3072-bit one, ~20 ns faster) — a difference in
+#: the public output's Python object, not in the secret work.
+Maker = Callable[[random.Random], Sequence[Any]]
+SPARSE = b"\x80" + bytes(SECRET - 1)
+
+
+def _fresh(data: bytes) -> bytes:
+    return bytes(bytearray(data))
+
+
+OPERATIONS: dict[str, tuple[Callable[..., Any], Maker, Maker]] = {
     "client g^x (srp_verifier)": (
         lambda x: modexp.srp_verifier(G, x, N),
-        (bytes(SECRET),),
-        lambda r: (_bytes(r),),
+        lambda r: (_fresh(SPARSE),),
+        lambda r: (_fresh(_bytes(r)),),
     ),
     "client g^a (FixedBase.pow)": (
         FIXED_BASE.pow,
-        (0,),
-        lambda r: (r.getrandbits(8 * SECRET),),
+        lambda r: (int.from_bytes(_fresh(SPARSE), "big"),),
+        lambda r: (int.from_bytes(_fresh(_bytes(r)), "big"),),
     ),
     "client S (srp_client_premaster)": (
         lambda x, a: modexp.srp_client_premaster(G, K, x, a, U, B_PUB, N),
-        (bytes(SECRET), bytes(SECRET)),
-        lambda r: (_bytes(r), _bytes(r)),
+        lambda r: (_fresh(SPARSE), _fresh(SPARSE)),
+        lambda r: (_fresh(_bytes(r)), _fresh(_bytes(r))),
     ),
     "server g^b (srp_server_public)": (
         lambda v, b: modexp.srp_server_public(G, K, v, b, N),
-        (bytes(NBYTES), bytes(SECRET)),
-        lambda r: (_v(r), _bytes(r)),
+        lambda r: (_fresh(V_FIXED), _fresh(SPARSE)),
+        lambda r: (_fresh(_v(r)), _fresh(_bytes(r))),
     ),
     "server v^u, secret base (srp_server_premaster, b fixed)": (
         lambda v: modexp.srp_server_premaster(A_PUB, v, U, B_FIXED, N),
-        (bytes(NBYTES),),
-        lambda r: (_v(r),),
+        lambda r: (_fresh(V_FIXED),),
+        lambda r: (_fresh(_v(r)),),
     ),
     "server S (srp_server_premaster, v fixed)": (
         lambda b: modexp.srp_server_premaster(A_PUB, V_FIXED, U, b, N),
-        (bytes(SECRET),),
-        lambda r: (_bytes(r),),
+        lambda r: (_fresh(SPARSE),),
+        lambda r: (_fresh(_bytes(r)),),
     ),
 }
+
+
+def measure_fresh(
+    op: Callable[..., Any], make_fixed: Maker, make_random: Maker, samples: int, seed: int
+) -> Result:
+    """tests/ct/welch.py's ``measure``, with the fixed class's inputs built per sample too."""
+    rng = random.Random(seed)
+    order = [0] * samples + [1] * samples
+    rng.shuffle(order)
+    inputs = [make_fixed(rng) if cls == 0 else make_random(rng) for cls in order]
+    for args in inputs[:200]:  # warm caches and branch predictors
+        op(*args)
+    clock = time.thread_time_ns
+    times: list[list[int]] = [[], []]
+    for cls, args in zip(order, inputs, strict=True):
+        start = clock()
+        op(*args)
+        times[cls].append(clock() - start)
+    cut = sorted(times[0] + times[1])[len(order) * CROP_PERCENTILE // 100]
+    kept = [[x for x in ts if x <= cut] for ts in times]
+    return Result(
+        t=welch_t(kept[0], kept[1]),
+        samples_per_class=samples,
+        kept_per_class=(len(kept[0]), len(kept[1])),
+        means_ns=(statistics.fmean(kept[0]), statistics.fmean(kept[1])),
+    )
 
 
 def check(name: str, run: Callable[[int], Result]) -> Result:
@@ -113,9 +152,9 @@ def test_secret_exponentiation_timing_through_the_api(
 ) -> None:
     if not modexp.backend_info()["constant_time"]:
         pytest.skip("no constant-time backend in this environment: nothing to hold it to")
-    op, fixed, make_random = OPERATIONS[name]
+    op, make_fixed, make_random = OPERATIONS[name]
     with secret_scan.REGISTRY.pause():  # throw-away secrets, 2 x SAMPLES of them
-        result = check(name, lambda seed: measure(op, fixed, make_random, SAMPLES, seed))
+        result = check(name, lambda seed: measure_fresh(op, make_fixed, make_random, SAMPLES, seed))
     assert min(result.kept_per_class) > SAMPLES // 2
     matrix_cases(2 * SAMPLES)
 
@@ -124,9 +163,9 @@ def test_secret_exponentiation_timing_through_the_api(
 def test_positive_control_variable_time_path_leaks(matrix_cases: Callable[[int], None]) -> None:
     """powmod_public (variable time by contract) with a zero exponent returns at once."""
     samples = max(1_000, SAMPLES // 10)
-    result = measure(
+    result = measure_fresh(
         lambda e: modexp.powmod_public(5, e, N),
-        (0,),
+        lambda r: (int.from_bytes(bytes(SECRET), "big"),),
         lambda r: (r.getrandbits(8 * SECRET),),
         samples,
         7,
@@ -142,7 +181,7 @@ def test_a_a_control_stays_quiet(matrix_cases: Callable[[int], None]) -> None:
     results = []
     with secret_scan.REGISTRY.pause():
         for seed in (1, 2):  # one retry, as for the real tests
-            results.append(measure(op, None, make_random, SAMPLES, seed))
+            results.append(measure_fresh(op, make_random, make_random, SAMPLES, seed))
             if abs(results[-1].t) < WARN_T:
                 break
     print(f"A/A control: {results[-1].describe()}")
