@@ -274,8 +274,9 @@ def verify_access(rt: Runtime, token: object) -> tuple[PoolSettings, AccessClaim
         raise NotAuthorizedError("Access Token has been revoked")
     signed_out = user.mfa.get("signed_out_at")
     revoked = user.mfa.get("revoked_origins") or {}
-    # iat has one-second resolution: a token from the second of the sign-out itself survives.
-    if (isinstance(signed_out, int | float) and claims.issued_at < signed_out) or (
+    # iat has one-second resolution: a token from the second of the sign-out itself is refused
+    # too (a sign-in in that same second must sign in again: safer than letting one survive).
+    if (isinstance(signed_out, int | float) and claims.issued_at <= signed_out) or (
         claims.origin_jti in revoked
     ):
         raise NotAuthorizedError("Access Token has been revoked")
