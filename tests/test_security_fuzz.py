@@ -53,9 +53,10 @@ PASSWORD = "Fuzz-Pa55word!"
 #: CPU per rejected request, in-process (process_time: the app runs handlers in worker threads,
 #: so the figure also catches whatever else the process does meanwhile, a garbage collection for
 #: one). The costliest legitimate refusal does a few 3072-bit exponentiations (~ms each): the
-#: median must stay under 10 ms, the 99th percentile under 50 ms, and no single one past 1 s.
+#: median must stay under 10 ms, the 99th percentile under 50 ms, and no single one past 1 s
+#: (2 s in the soak).
 P99_REJECT_CPU = 0.05
-MAX_REJECT_CPU = 1.0
+MAX_REJECT_CPU = count(ci=1, soak=2)  # seconds; the soak's 10,000 meet rarer pauses
 MEDIAN_REJECT_CPU = 0.01
 
 
