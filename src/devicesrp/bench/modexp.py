@@ -28,7 +28,7 @@ def _backend_candidates(
     name: str, backend: Backend, base: int, exp: int, exp_bits: int
 ) -> list[Candidate]:
     table = backend.fixed_base(2, N3072, exp_bits)
-    label = f"devicesrp[{name}/{backend.cpu_path}]"
+    label = f"devicesrp[{name}]"  # native backends are named by CPU path: native/ifma
     return [
         Candidate(
             f"{label} powmod_secret", lambda: backend.powmod_secret(base, exp, N3072, exp_bits)
