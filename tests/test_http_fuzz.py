@@ -7,7 +7,6 @@ per field (the soak run does 10,000 per field)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from asgi_request import asgi_post
 from counts import count
 from devicesrp.http.app import build_app
 from devicesrp.http.config import ServiceConfig
@@ -96,42 +96,12 @@ def call(
     app: Any, op: str, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> tuple[int, dict[str, Any]]:
     """One request through the ASGI interface (no socket): (status, parsed body)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 9229),
-        "headers": headers
-        or [
-            (b"content-type", b"application/x-amz-json-1.1"),
-            (b"x-amz-target", (TARGET + op).encode()),
-            (b"content-length", str(len(body)).encode()),
-        ],
-    }
-    sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(payload) if payload else {}
+    default = [
+        (b"content-type", b"application/x-amz-json-1.1"),
+        (b"x-amz-target", (TARGET + op).encode()),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    return asgi_post(app, headers or default, body)
 
 
 def junk(rng: random.Random) -> Any:

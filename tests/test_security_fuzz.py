@@ -14,7 +14,6 @@ a running ``devicesrp serve`` on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -35,6 +34,7 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from asgi_request import asgi_post
 from clients.harness import ADMIN_KEY_ID, ADMIN_SECRET, Service, postgres_reachable, shared_service
 from counts import count
 from devicesrp import live
@@ -221,37 +221,7 @@ def asgi_call(app: Any, op: str, body: bytes) -> tuple[int, dict[str, Any]]:
         *headers_for(op, body, "127.0.0.1:9229"),
         (b"content-length", str(len(body)).encode()),
     ]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 9229),
-        "headers": headers,
-    }
-    sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], json.loads(payload) if payload else {}
+    return asgi_post(app, headers, body)
 
 
 def http_call(url: str, op: str, body: bytes) -> tuple[int, dict[str, Any]]:
