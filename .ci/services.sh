@@ -46,6 +46,12 @@ if ! command -v valgrind >/dev/null 2>&1; then
   apt_install valgrind \
     || echo "services: could not install valgrind; the ctgrind test will skip (fail under CI)" >&2
 fi
+# libfaketime (Debian's faketime) moves a running serve's clock from outside for the challenge
+# expiry and key-rotation rows, tests/test_security_serve_clock.py.
+if [ ! -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ]; then
+  apt_install faketime \
+    || echo "services: could not install faketime; the serve clock tests will skip (fail under CI)" >&2
+fi
 # Headless Chromium and its driver (Debian's) for the console's browser tests, tests/test_console_*.
 if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
   apt_install chromium chromium-driver \

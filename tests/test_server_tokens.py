@@ -16,7 +16,7 @@ import pytest
 from devicesrp.server.config import PoolSettings
 from devicesrp.server.errors import NotAuthorizedError
 from devicesrp.server.kek import Kek, KekError, load_kek
-from devicesrp.server.vault import KIND_FAKE_SALT, KIND_JWT, KIND_SEAL, KIND_TOTP
+from devicesrp.server.vault import KIND_FAKE_SALT, KIND_JWT, KIND_SEAL, KIND_TOTP, KeyVault
 from test_server_harness import (
     CLIENT,
     POOL,
@@ -173,6 +173,21 @@ def test_sealing_key_rotation_does_not_break_sign_ins_in_flight(env: Env) -> Non
     env.rt.vault.retire_older(KIND_SEAL)
     with pytest.raises(NotAuthorizedError):
         late.respond(late.proof())
+
+
+def test_a_rotation_by_another_process_is_seen_after_the_reload_interval(env: Env) -> None:
+    """Row 16 across processes (e.g. ``devicesrp keys`` beside a running serve): a vault's key
+    ring is at most ``reload_seconds`` old, and a wall clock stepped back does not stretch that."""
+    first = env.rt.vault.session_keys()[0][0]
+    other = KeyVault(env.store, env.rt.kek, clock=env.clock, random_bytes=os.urandom)
+    new = bytes.fromhex(other.rotate(KIND_SEAL))
+    env.clock.advance(29)
+    assert env.rt.vault.session_keys()[0][0] == first  # still the cached ring
+    env.clock.advance(1)
+    assert [k for k, _ in env.rt.vault.session_keys()] == [new, first]
+    other.retire_older(KIND_SEAL)
+    env.clock.advance(-3600)  # the wall clock stepped back an hour
+    assert [k for k, _ in env.rt.vault.session_keys()] == [new]
 
 
 def test_fake_salts_survive_rotation(env: Env) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,7 @@ class Service:
     backend: str
     log_path: Path
     db_url: str = ""
+    kek: str = field(default="", repr=False)
 
     def admin(self, **config: Any) -> Any:
         """A boto3 client with the admin credentials (SigV4-signed Admin* calls)."""
@@ -161,7 +162,7 @@ def postgres_reachable() -> str | None:
 def _fresh_postgres_db() -> str:
     import psycopg
 
-    name = f"devicesrp_http_{os.getpid()}_{int(time.time())}"
+    name = f"devicesrp_http_{os.getpid()}_{int(time.time())}_{os.urandom(3).hex()}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -173,18 +174,23 @@ def _fresh_postgres_db() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
-def shared_service(backend: str, workdir: Path) -> Service:
-    """Start (once per test process) ``devicesrp serve`` on ``backend``; stopped at exit."""
-    if backend in _running:
-        return _running[backend]
-    workdir.mkdir(parents=True, exist_ok=True)
-    db = f"sqlite:///{workdir / 'service.sqlite3'}" if backend == "sqlite" else _fresh_postgres_db()
+def _service_config(workdir: Path) -> Path:
     config = workdir / "devicesrp.toml"
     config.write_text(
         "[server]\naccess_log = true\n"
         "[throttle]\naddress_per_second = 0\nclient_per_second = 0\n"
         f'[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\nsecret = "{ADMIN_SECRET}"\n'
     )
+    return config
+
+
+def shared_service(backend: str, workdir: Path) -> Service:
+    """Start (once per test process) ``devicesrp serve`` on ``backend``; stopped at exit."""
+    if backend in _running:
+        return _running[backend]
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = f"sqlite:///{workdir / 'service.sqlite3'}" if backend == "sqlite" else _fresh_postgres_db()
+    config = _service_config(workdir)
     env = {"DEVICESRP_KEK": base64.b64encode(os.urandom(32)).decode()}
     log_path = workdir / f"serve-{backend}.log"
     ctx = serve_process(["--db", db, "--config", str(config)], env, log_path)
@@ -192,6 +198,23 @@ def shared_service(backend: str, workdir: Path) -> Service:
     _cleanups.insert(0, lambda: ctx.__exit__(None, None, None))
     _running[backend] = Service(url, backend, log_path, db)
     return _running[backend]
+
+
+@contextlib.contextmanager
+def own_service(
+    backend: str, workdir: Path, env: dict[str, str] | None = None
+) -> Iterator[Service]:
+    """A ``devicesrp serve`` of the caller's own (a fresh database, the shared service's settings,
+    ``env`` added to its environment, e.g. a faked clock), stopped and its database dropped on
+    exit. ``Service.kek`` is its KEK, for ``devicesrp keys`` against the same database."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = f"sqlite:///{workdir / 'own.sqlite3'}" if backend == "sqlite" else _fresh_postgres_db()
+    config = _service_config(workdir)
+    kek = base64.b64encode(os.urandom(32)).decode()
+    log_path = workdir / f"serve-{backend}.log"
+    args = ["--db", db, "--config", str(config)]
+    with serve_process(args, {"DEVICESRP_KEK": kek, **(env or {})}, log_path) as (url, _):
+        yield Service(url, backend, log_path, db, kek)
 
 
 @atexit.register

@@ -14,7 +14,8 @@ Rotation, without breaking sign-ins in flight:
   name's fake salt at once (which would tell an observer which names do not exist).
 
 Several processes share one store: a vault reloads when it meets a key id it does not know and at
-most every ``reload_seconds`` otherwise, so a rotation made by one process reaches the others.
+most every ``reload_seconds`` otherwise (or when the clock went back), so a rotation or retirement
+made by one process (e.g. ``devicesrp keys``) reaches a running ``serve`` within that time.
 """
 
 from __future__ import annotations
@@ -103,7 +104,11 @@ class KeyVault:
             raise InvalidParameterError("kind", f"one of {', '.join(KINDS)}")
         with self._lock:
             loaded = self._cache.get(kind)
-            stale = loaded is None or self._clock() - loaded.loaded_at >= self._reload_seconds
+            # A wall clock stepped backwards (NTP) reloads too: an age below zero would otherwise
+            # keep the cache, and a rotation or retirement unseen, for as long as the step.
+            stale = (
+                loaded is None or not 0 <= self._clock() - loaded.loaded_at < self._reload_seconds
+            )
             if force or stale:
                 loaded = self._load(kind)
                 self._cache[kind] = loaded
