@@ -521,25 +521,25 @@ def proof_tampering_proxy(upstream: str, mode: str) -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def test_a_tampered_server_proof_keeps_no_tokens(svc: Service) -> None:
-    pool_id, client_id, _ = make_pool(svc)
-    make_user(svc, pool_id)
-    with proof_tampering_proxy(svc.url, "flip") as url:
+def test_a_tampered_server_proof_keeps_no_tokens(any_svc: Service) -> None:
+    pool_id, client_id, _ = make_pool(any_svc)
+    make_user(any_svc, pool_id)
+    with proof_tampering_proxy(any_svc.url, "flip") as url:
         client = Client(pool_id, client_id, store=MemoryDeviceStore(), endpoint_url=url)
         with pytest.raises(AuthenticationError):
             client.sign_in("alice", PASSWORD)
         assert client.stored_device("alice") is None
     # Nothing was confirmed: the client stopped at the proof.
-    assert svc.admin().admin_list_devices(UserPoolId=pool_id, Username="alice")["Devices"] == []
+    assert any_svc.admin().admin_list_devices(UserPoolId=pool_id, Username="alice")["Devices"] == []
     # Through the service directly the same client succeeds (the proof is right there).
-    direct = client_for(svc, pool_id, client_id, require_server_proof=True)
+    direct = client_for(any_svc, pool_id, client_id, require_server_proof=True)
     assert direct.sign_in("alice", PASSWORD).server_proofs == 1
 
 
-def test_a_missing_server_proof_is_refused_only_when_required(svc: Service) -> None:
-    pool_id, client_id, _ = make_pool(svc)
-    make_user(svc, pool_id)
-    with proof_tampering_proxy(svc.url, "drop") as url:
+def test_a_missing_server_proof_is_refused_only_when_required(any_svc: Service) -> None:
+    pool_id, client_id, _ = make_pool(any_svc)
+    make_user(any_svc, pool_id)
+    with proof_tampering_proxy(any_svc.url, "drop") as url:
         strict = Client(
             pool_id,
             client_id,

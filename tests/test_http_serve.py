@@ -25,6 +25,7 @@ from clients.harness import (
     HERMETIC_ENV,
     Service,
     free_port,
+    fresh_database,
     serve_process,
 )
 from clients.raw import confirm_new_device, sign_in
@@ -204,7 +205,12 @@ def test_tls(tmp_path: Path) -> None:
     assert f"https://127.0.0.1:{port}/" in out
 
 
-def test_flood_from_one_address_is_throttled_and_others_are_served(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_flood_from_one_address_is_throttled_and_others_are_served(
+    tmp_path: Path, backend: str
+) -> None:
     """Row 34: past the configured rate, sign-in starts get TooManyRequestsException (answered by
     the transport before any operation runs, so before any modexp); other addresses and app
     clients are still served, and a password spray through one app client is capped too."""
@@ -215,13 +221,13 @@ def test_flood_from_one_address_is_throttled_and_others_are_served(tmp_path: Pat
         "client_per_second = 0.01\nclient_burst = 30\n"
         f'[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\nsecret = "{ADMIN_SECRET}"\n'
     )
-    db = f"sqlite:///{tmp_path / 'f.sqlite3'}"
+    db = fresh_database(backend, tmp_path)
     log = tmp_path / "serve.log"
     # the CPU ledger counts the SRP engine's calls in the server process (benchmark hook)
     ledger_dir = tmp_path / "ledger"
     env = {"DEVICESRP_KEK": kek(), "DEVICESRP_PROFILE_DIR": str(ledger_dir)}
     with serve_process(["--db", db, "--config", str(config)], env, log) as (url, _):
-        svc = Service(url, "sqlite", log)
+        svc = Service(url, backend, log, db)
         admin_from = "198.51.100.1"
 
         def client_from(address: str) -> Any:

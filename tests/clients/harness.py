@@ -174,6 +174,22 @@ def _fresh_postgres_db() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
+def fresh_database(backend: str, workdir: Path) -> str:
+    """A new empty database URL: a SQLite file in ``workdir`` or a PostgreSQL database dropped at
+    exit (skipped, or failed under CI, when PostgreSQL is unreachable)."""
+    if backend == "sqlite":
+        workdir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{workdir / f'db-{os.urandom(3).hex()}.sqlite3'}"
+    reason = postgres_reachable()
+    if reason is not None:
+        import pytest
+
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return _fresh_postgres_db()
+
+
 def _service_config(workdir: Path) -> Path:
     config = workdir / "devicesrp.toml"
     config.write_text(
@@ -208,7 +224,7 @@ def own_service(
     ``env`` added to its environment, e.g. a faked clock), stopped and its database dropped on
     exit. ``Service.kek`` is its KEK, for ``devicesrp keys`` against the same database."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db = f"sqlite:///{workdir / 'own.sqlite3'}" if backend == "sqlite" else _fresh_postgres_db()
+    db = fresh_database(backend, workdir)
     config = _service_config(workdir)
     kek = base64.b64encode(os.urandom(32)).decode()
     log_path = workdir / f"serve-{backend}.log"
