@@ -20,7 +20,6 @@ key id reloads at once), so the test moves its clock past that instead of waitin
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 import os
 import subprocess
@@ -33,9 +32,14 @@ from typing import Any
 
 import pytest
 
-from clients.harness import HERMETIC_ENV, Service, own_service, postgres_reachable
+from clients.harness import (
+    HERMETIC_ENV,
+    Service,
+    own_service,
+    postgres_reachable,
+    update_pool_settings,
+)
 from devicesrp.server.vault import KeyVault
-from devicesrp.store import open_store
 from test_http_service import PASSWORD, make_pool
 from test_security_service import (
     WRONG,
@@ -133,18 +137,6 @@ def faked(
             clock.real()
 
 
-def _set_lifetime(svc: Service, pool_id: str, seconds: int) -> None:
-    """The pool's challenge lifetime lives in its stored settings (no Cognito API sets it)."""
-    store = open_store(svc.db_url, migrate=False)
-    try:
-        record = store.get_pool(pool_id)
-        assert record is not None
-        settings = {**record.settings, "challenge_seconds": seconds}
-        store.update_pool(dataclasses.replace(record, settings=settings, modified_at=time.time()))
-    finally:
-        store.close()
-
-
 def _password_start(w: World, name: str, *, device: str | None = None) -> tuple[UserProof, Reply]:
     proof = UserProof(w.pool, PASSWORD)
     start = initiate(w, name, format(proof.A, "x"), device=device)
@@ -191,11 +183,11 @@ def test_challenge_expiry_on_the_server_clock(
     pool, client = make_pool(w.svc, "always")
     w = World(w.svc, pool, client, w.other_client, w.other_pool, w.other_pool_client)
     if lifetime != DEFAULT_LIFETIME:
-        _set_lifetime(w.svc, pool, lifetime)
+        update_pool_settings(w.svc, pool, challenge_seconds=lifetime)
     user, device_user = w.user(), w.user()
     clock.real()
     device, _ = remember_device(w, device_user)
-    outcomes = []
+    outcomes: list[Any] = []
     try:
         for age in (lifetime - 1, lifetime, lifetime + 1):
             # the user step: the SECRET_BLOCK issued at t0, answered at t0 + age

@@ -216,6 +216,24 @@ def shared_service(backend: str, workdir: Path) -> Service:
     return _running[backend]
 
 
+def update_pool_settings(svc: Service, pool_id: str, **changes: Any) -> None:
+    """Change a pool's stored settings document (``challenge_seconds``, ``max_remembered_devices``
+    ...: settings no Cognito operation sets) in the service's database; the service reads a
+    pool's settings from the store on every request."""
+    import dataclasses
+
+    from devicesrp.store import open_store
+
+    store = open_store(svc.db_url, migrate=False, pool_size=1)
+    try:
+        record = store.get_pool(pool_id)
+        assert record is not None, pool_id
+        settings = {**record.settings, **changes}
+        store.update_pool(dataclasses.replace(record, settings=settings, modified_at=time.time()))
+    finally:
+        store.close()
+
+
 @contextlib.contextmanager
 def own_service(
     backend: str, workdir: Path, env: dict[str, str] | None = None
