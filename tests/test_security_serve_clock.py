@@ -56,7 +56,11 @@ from test_security_service import (
     respond,
 )
 
-LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1")
+# Debian's faketime package, multi-threaded flavour (the server runs operations in threads)
+LIBFAKETIME = next(
+    iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
+    Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
+)
 LAUNCH = "import sys; from devicesrp.cli import main; sys.exit(main())"
 INVALID_SESSION = ("NotAuthorizedException", "Invalid session for the user, session is expired.")
 DEFAULT_LIFETIME = 180  # PoolSettings.challenge_seconds, Cognito's 3 minutes
