@@ -43,6 +43,7 @@ from .steps import (
     respond_new_password,
     respond_select_mfa,
 )
+from .unit import one_unit
 from .users import CodeDelivery, UserView, user_view
 
 __all__ = ["IdentityProvider", "UserView"]
@@ -52,7 +53,9 @@ _SIGNUP_CODE_SECONDS = 24 * 3600
 
 
 class IdentityProvider:
-    """The operations of the identity-provider domain over one :class:`Runtime`."""
+    """The operations of the identity-provider domain over one :class:`Runtime`.
+
+    Each public method is one unit of work in the store (see :mod:`.unit`)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
@@ -439,3 +442,9 @@ class IdentityProvider:
         if state is None:
             return None
         return self.rt.sealer().seal(state, self.rt.random_bytes(12))
+
+
+# Every public operation is one unit of work (one transaction, one durable commit).
+for _name, _method in list(vars(IdentityProvider).items()):
+    if not _name.startswith("_") and callable(_method):
+        setattr(IdentityProvider, _name, one_unit(_method))
