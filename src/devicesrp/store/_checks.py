@@ -149,7 +149,12 @@ def ip(field: str, value: object) -> str:
 
 
 def json_object(field: str, value: object) -> Mapping[str, Any]:
-    """A JSON object that round-trips, at most MAX_JSON bytes; returned read-only."""
+    """A JSON object that round-trips, at most MAX_JSON bytes; returned read-only.
+
+    A read-only view is passed through: the store's own (``load_json``, or this function)
+    are checked documents already, and every write checks its document again (``dump_json``)."""
+    if type(value) is MappingProxyType:
+        return value
     return MappingProxyType(json.loads(dump_json(field, value)))
 
 
