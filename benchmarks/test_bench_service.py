@@ -6,7 +6,10 @@ Reported: sign-ins per second, p50/p99 latency, server CPU per sign-in (utime+st
 worker processes from /proc) split into engine, JWT, storage, the rest of the operations and
 HTTP (the remainder: uvicorn, Starlette, JSON, logging), from the workers' own CPU ledger
 (``DEVICESRP_PROFILE_DIR``); the generator's own CPU; and the floor measured in the same run: a
-bare ASGI app answering the same 4 requests with canned bodies plus the 2 RS256 signatures.
+bare ASGI app answering the same 4 requests with canned bodies plus the 2 RS256 signatures. The
+floor's generator does the same client-side SRP work per sign-in as devicesrp's (against a fixed
+real challenge), so both servers see the same pacing between requests and the same cache
+pressure from the generator on the shared cores.
 Target: the non-engine part of a devicesrp sign-in <= 1.5x the floor. Only same-run ratios mean
 anything on this machine.
 
@@ -127,8 +130,30 @@ def devicesrp_sign_in(wire: Wire, cfg: dict[str, Any], user: dict[str, Any]) -> 
     assert "AuthenticationResult" in resp, resp
 
 
+def client_work(user: dict[str, Any], cfg: dict[str, Any]) -> None:
+    """The client's side of a sign-in (2 x start + respond) against a fixed valid challenge: the
+    floor's generator does the same CPU work between requests as devicesrp's, so both servers
+    see the same request pacing and the same cache pressure from the generator."""
+    from devicesrp import live
+    from devicesrp.protocol.client import ClientHandshake
+    from devicesrp.protocol.values import Challenge, DeviceCredentials, UserCredentials
+
+    fixed = cfg["floor_challenge"]
+    dev = user["device"]
+    for creds, identity in (
+        (UserCredentials(cfg["pool"], user["password"]), user["username"]),
+        (DeviceCredentials(dev["group"], dev["key"], dev["password"]), dev["key"]),
+    ):
+        hs = ClientHandshake(creds)
+        live.start(hs)
+        salt, b_pub = bytes.fromhex(fixed["salt"]), int(fixed["B"], 16)
+        live.respond(hs, Challenge(identity, salt, b_pub, fixed["block"]))
+
+
 def floor_sign_in(wire: Wire, cfg: dict[str, Any], user: dict[str, Any]) -> None:
-    """The same 4 requests with bodies of the same shape and size, canned answers."""
+    """The same 4 requests with bodies of the same shape and size, canned answers, and the
+    same client-side work as a real sign-in."""
+    client_work(user, cfg)
     big, block = "a" * 768, "B" * 600
     wire.post(
         "InitiateAuth",
@@ -387,7 +412,19 @@ def setup_users(url: str, count: int) -> dict[str, Any]:
                 "device": {"key": device.key, "group": device.group, "password": device.password},
             }
         )
-    return {"pool": pool, "client": client, "users": users}
+    # a real challenge for the floor's client work (its server only sends canned values)
+    from devicesrp import live
+    from devicesrp.protocol.client import ClientHandshake
+    from devicesrp.protocol.values import UserCredentials
+
+    hs = ClientHandshake(UserCredentials(pool, users[0]["password"]))
+    params = {"USERNAME": users[0]["username"], "SRP_A": format(live.start(hs), "x")}
+    cp = Wire(url).post(
+        "InitiateAuth", {"ClientId": client, "AuthFlow": "USER_SRP_AUTH", "AuthParameters": params}
+    )["ChallengeParameters"]
+    fixed = {"salt": cp["SALT"].rjust(len(cp["SALT"]) + len(cp["SALT"]) % 2, "0"), "B": cp["SRP_B"]}
+    fixed["block"] = cp["SECRET_BLOCK"]
+    return {"pool": pool, "client": client, "users": users, "floor_challenge": fixed}
 
 
 def floor_server(workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:

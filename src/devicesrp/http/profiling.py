@@ -2,10 +2,10 @@
 
 Each worker keeps exclusive CPU time (``time.thread_time``; a nested category's time is taken out
 of its parent's) for: ``engine`` (the SRP server engine), ``jwt`` (signing and verifying tokens),
-``storage`` (every store call) and ``handler`` (the rest of the operations). Once ready it creates
-``<dir>/<pid>.ready``; on SIGUSR1 it writes the totals to ``<dir>/<pid>.json``. The benchmark
-reads them with the process's own utime+stime, whose remainder is the HTTP stack (uvicorn,
-Starlette, parsing, logging).
+``storage`` (every store call, and the BEGIN and COMMIT of each unit of work) and ``handler``
+(the rest of the operations). Once ready it creates ``<dir>/<pid>.ready``; on SIGUSR1 it writes
+the totals to ``<dir>/<pid>.json``. The benchmark reads them with the process's own utime+stime,
+whose remainder is the HTTP stack (uvicorn, Starlette, parsing, logging).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +58,24 @@ class Ledger:
 
         return timed  # type: ignore[return-value]
 
+    def wrap_context(self, category: str, factory: Callable[..., Any]) -> Callable[..., Any]:
+        """Time a context manager's entry and exit (a unit's BEGIN and COMMIT), not its body."""
+
+        @functools.wraps(factory)
+        @contextmanager
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            cm = self.wrap(category, factory)(*args, **kwargs)
+            value = self.wrap(category, cm.__enter__)()
+            try:
+                yield value
+            except BaseException as exc:
+                if not self.wrap(category, cm.__exit__)(type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                self.wrap(category, cm.__exit__)(None, None, None)
+
+        return timed
+
     def dump(self, directory: Path) -> None:
         with self._lock:
             doc = {"pid": os.getpid(), "cpu": dict(self.totals), "calls": dict(self.calls)}
@@ -77,8 +96,9 @@ def install(service: Service, store: Any) -> None:
         setattr(TokenIssuer, name, ledger.wrap("jwt", getattr(TokenIssuer, name)))
     for name in dir(store):
         attr = getattr(store, name)
-        if not name.startswith("_") and callable(attr) and name != "transaction":
-            setattr(store, name, ledger.wrap("storage", attr))
+        if not name.startswith("_") and callable(attr):
+            wrap = ledger.wrap_context if name == "transaction" else ledger.wrap
+            setattr(store, name, wrap("storage", attr))
     service.operations = {
         name: replace(op, handler=ledger.wrap("handler", op.handler))
         for name, op in service.operations.items()
