@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import secrets
 import sqlite3
 import time
 from pathlib import Path
@@ -192,6 +193,39 @@ def test_postgres_lock_wait_past_the_timeout_is_a_typed_error() -> None:
         assert time.monotonic() - began < 5.0
         blocker.rollback()
     store.update_user(t.user(1))  # free again
+    store.close()
+
+
+@pytest.mark.postgres
+def test_postgres_connections_lost_to_a_server_restart_are_replaced() -> None:
+    """A pooled connection idle past PING_AFTER_IDLE is pinged on checkout, so one its server
+    dropped is replaced unseen; one dropped moments after use fails that one call, typed, and the
+    pool then discards it (the ping is skipped for just-used connections: a round trip a unit)."""
+    import psycopg
+
+    from devicesrp.store import _postgres
+
+    name = f"dsrp-reconnect-{secrets.token_hex(4)}"  # only this store's connection is dropped
+    url = pgutil.new_schema("reconnect") + f"&application_name={name}"
+    store = open_store(url, pool_size=1, timeout=5.0)
+    store.create_pool(t.pool())
+
+    def drop_the_pooled_connection() -> None:
+        with psycopg.connect(pgutil.require_postgres(), autocommit=True) as admin:
+            done = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = %s",
+                (name,),
+            ).fetchone()
+            assert done is not None and done[0] >= 1
+
+    drop_the_pooled_connection()
+    with pytest.raises(StoreUnavailableError):
+        store.get_pool(t.pool().pool_id)  # used moments ago: not pinged, the call fails
+    assert store.get_pool(t.pool().pool_id) is not None  # the broken one was discarded
+    drop_the_pooled_connection()
+    time.sleep(_postgres.PING_AFTER_IDLE + 0.2)
+    assert store.get_pool(t.pool().pool_id) is not None  # idle: pinged, replaced, no error
     store.close()
 
 

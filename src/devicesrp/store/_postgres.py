@@ -9,6 +9,7 @@ Statements are written with ``?`` and turned into psycopg's ``%s`` here.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +28,8 @@ from ..errors import (
     StoreUnavailableError,
 )
 from ._base import Executor, Result
+
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may sit before it is pinged on checkout
 
 _converted: dict[str, str] = {}
 
@@ -67,6 +70,8 @@ class PostgresEngine:
 
     def __init__(self, conninfo: str, *, pool_size: int = 10, timeout: float = 30.0) -> None:
         self._timeout = timeout
+        self._size = pool_size
+        self._returned: dict[int, float] = {}  # id(connection) -> when it was handed back
         try:
             conninfo_to_dict(conninfo)
         except psycopg.Error:
@@ -83,7 +88,7 @@ class PostgresEngine:
             max_size=pool_size,
             timeout=timeout,
             open=False,
-            check=ConnectionPool.check_connection,
+            check=self._check,
             configure=self._configure,
             kwargs={"autocommit": False},
         )
@@ -95,6 +100,12 @@ class PostgresEngine:
             raise StoreUnavailableError(
                 f"PostgreSQL is not reachable ({type(exc).__name__})"
             ) from None
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        """Ping a connection that sat idle (its server may have gone away meanwhile); one handed
+        back moments ago is known good, and skipping its ping saves a round trip per unit."""
+        if time.monotonic() - self._returned.get(id(conn), 0.0) >= PING_AFTER_IDLE:
+            ConnectionPool.check_connection(conn)
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         """Waits on row locks end like SQLite's busy timeout, with an error, never a hang; an
@@ -139,6 +150,9 @@ class PostgresEngine:
                 pass  # a broken connection: putconn() below discards it
             raise
         finally:
+            if len(self._returned) > 4 * self._size:
+                self._returned.clear()  # ids of discarded connections; the rest just get a ping
+            self._returned[id(conn)] = time.monotonic()
             self._pool.putconn(conn)
 
     def migration_lock(self, run: Executor) -> None:
