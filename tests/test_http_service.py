@@ -366,6 +366,40 @@ def test_tracking_off_pool_never_issues_devices(svc: Service) -> None:
     assert result.server_proof_checked  # x-devicesrp-server-proof on the password step too
 
 
+def test_client_token_validity_sets_the_lifetimes_of_its_tokens(svc: Service) -> None:
+    """CreateUserPoolClient's *TokenValidity (in TokenValidityUnits) are that client's token
+    lifetimes; another client of the pool keeps the pool's (1 h); bounds as Cognito's."""
+    import jwt
+
+    admin, cognito = svc.admin(), svc.public()
+    pool_id, plain = make_pool(svc, "off")
+    make_user(svc, pool_id)
+    made = admin.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="short",
+        AccessTokenValidity=10,
+        IdTokenValidity=2,
+        TokenValidityUnits={"AccessToken": "minutes"},  # IdToken: hours, Cognito's default
+    )["UserPoolClient"]
+    assert (made["AccessTokenValidity"], made["IdTokenValidity"]) == (600, 7200)
+    assert made["RefreshTokenValidity"] == 30 * 86400  # omitted: the pool's
+    for client_id, access, id_ in ((made["ClientId"], 600, 7200), (plain, 3600, 3600)):
+        tokens = sign_in(cognito, pool_id, client_id, "alice", PASSWORD).tokens
+        assert tokens["ExpiresIn"] == access
+        for token, lifetime in ((tokens["AccessToken"], access), (tokens["IdToken"], id_)):
+            claims = jwt.decode(token, options={"verify_signature": False})
+            assert claims["exp"] - claims["iat"] == lifetime
+    for bad in (
+        {"AccessTokenValidity": 4, "TokenValidityUnits": {"AccessToken": "minutes"}},
+        {"IdTokenValidity": 2, "TokenValidityUnits": {"IdToken": "days"}},
+        {"RefreshTokenValidity": 59, "TokenValidityUnits": {"RefreshToken": "minutes"}},
+        {"AccessTokenValidity": 1, "TokenValidityUnits": {"AccessToken": "weeks"}},
+    ):
+        with pytest.raises(ClientError) as info:
+            admin.create_user_pool_client(UserPoolId=pool_id, ClientName="bad", **bad)
+        assert error_of(info)[0] == "InvalidParameterException", bad
+
+
 def test_sms_mfa_through_the_outbox_then_skipped_by_the_device(svc: Service) -> None:
     import re
 

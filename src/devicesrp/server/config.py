@@ -2,7 +2,9 @@
 
 Wire-level names follow Cognito (DeviceConfiguration, SetUserPoolMfaConfig); settings the wire
 API cannot carry (the remembered-device cap, the pycognito ticket switch, refresh rotation)
-are set here.
+are set here (``devicesrp admin pool set``). Token lifetimes are the pool's, unless an app
+client has its own (CreateUserPoolClient's AccessTokenValidity, IdTokenValidity,
+RefreshTokenValidity).
 """
 
 from __future__ import annotations
@@ -199,12 +201,14 @@ class PoolSettings:
 
 @dataclass(frozen=True)
 class AppClient:
-    """An app client; with a secret, every call must carry a SECRET_HASH."""
+    """An app client; with a secret, every call must carry a SECRET_HASH. ``tokens``: the
+    client's own token lifetimes (CreateUserPoolClient's *TokenValidity), None = the pool's."""
 
     client_id: str
     pool_id: str
     secret: str | None = field(default=None, repr=False)
     name: str = ""
+    tokens: TokenLifetimes | None = None
 
     def __post_init__(self) -> None:
         if not _CLIENT_ID.fullmatch(self.client_id) or len(self.client_id) > 128:

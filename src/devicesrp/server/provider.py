@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from ..errors import RecordExistsError
 from ..store.records import ClientRecord, UserRecord
@@ -75,17 +76,28 @@ class IdentityProvider:
         return self.rt.pool(pool_id)
 
     def create_client(
-        self, pool_id: str, client_id: str, *, name: str = "", generate_secret: bool = False
+        self,
+        pool_id: str,
+        client_id: str,
+        *,
+        name: str = "",
+        generate_secret: bool = False,
+        tokens: Mapping[str, int] | None = None,
     ) -> AppClient:
-        self.rt.pool(pool_id)
+        """``tokens``: the client's own lifetimes in seconds (``access``, ``id``, ``refresh``;
+        any omitted one stays the pool's)."""
+        pool = self.rt.pool(pool_id)
         secret = None
         if generate_secret:
             secret = base64.b32encode(self.rt.random_bytes(30)).decode().lower()
-        client = AppClient(client_id, pool_id, secret, name)
+        own = dict(tokens or {})
+        lifetimes = dataclasses.replace(pool.tokens, **own) if own else None  # validated here
+        client = AppClient(client_id, pool_id, secret, name, lifetimes)
+        settings: dict[str, Any] = {"tokens": own} if own else {}
         now = self.rt.now()
         try:
             self.rt.store.create_client(
-                ClientRecord(client_id, pool_id, name, secret, {}, now, now)
+                ClientRecord(client_id, pool_id, name, secret, settings, now, now)
             )
         except RecordExistsError:
             raise InvalidParameterDomainError(f"Client {client_id} exists.") from None

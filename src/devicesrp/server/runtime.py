@@ -7,6 +7,7 @@ fills them from the system clock and :mod:`secrets`.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -93,8 +94,15 @@ class Runtime:
             record = None
         if record is None:
             raise ResourceNotFoundError(f"User pool client {client_id} does not exist.")
-        client = AppClient(record.client_id, record.pool_id, record.secret, record.name)
-        return client, self.pool(record.pool_id)
+        pool = self.pool(record.pool_id)
+        own = record.settings.get("tokens")
+        tokens = None
+        if isinstance(own, Mapping) and own:
+            # the client's own lifetimes over the pool's: operations for this client see them
+            tokens = dataclasses.replace(pool.tokens, **{k: int(v) for k, v in own.items()})
+            pool = dataclasses.replace(pool, tokens=tokens)
+        client = AppClient(record.client_id, record.pool_id, record.secret, record.name, tokens)
+        return client, pool
 
     def save_pool(self, settings: PoolSettings, name: str, *, create: bool) -> None:
         now = self.now()

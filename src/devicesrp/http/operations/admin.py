@@ -1,7 +1,8 @@
 """Admin operations (SigV4-signed): pools, app clients, users and their MFA settings.
 
 UpdateUserPool follows Cognito: every wire setting it omits returns to its default (devicesrp's
-own extension settings, which the wire cannot carry, are kept).
+own extension settings, which the wire cannot carry, are kept; ``devicesrp admin pool set``
+changes them). CreateUserPoolClient's token validities are the client's own lifetimes.
 """
 
 from __future__ import annotations
@@ -80,6 +81,31 @@ def settings_from_wire(pool_id: str, p: Params, keep: PoolSettings | None = None
             require_symbols=_bool(policy, "RequireSymbols", True),
         ),
     )
+
+
+# CreateUserPoolClient's validity members: (member, TokenValidityUnits member, lifetime, unit)
+_VALIDITY = (
+    ("AccessTokenValidity", "AccessToken", "access", "hours"),
+    ("IdTokenValidity", "IdToken", "id", "hours"),
+    ("RefreshTokenValidity", "RefreshToken", "refresh", "days"),
+)
+_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def client_token_lifetimes(p: Params) -> dict[str, int]:
+    """The validity members given, in seconds (Cognito's default units: hours for access and
+    id tokens, days for refresh tokens); PoolSettings' bounds are checked by the domain."""
+    units = p.opt_object("TokenValidityUnits") or Params({})
+    found: dict[str, int] = {}
+    for member, unit_member, lifetime, default_unit in _VALIDITY:
+        amount = p.opt_int(member, lo=1, hi=315_360_000)
+        if amount is None:
+            continue
+        unit = units.opt_str(unit_member, max_len=8) or default_unit
+        if unit not in _UNIT_SECONDS:
+            raise invalid_parameter(f"TokenValidityUnits.{unit_member}: seconds|minutes|hours|days")
+        found[lifetime] = amount * _UNIT_SECONDS[unit]
+    return found
 
 
 def _mfa_mode(p: Params) -> MfaMode:
@@ -197,7 +223,11 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
             secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26)
         )
         client = idp.create_client(
-            pool_id, client_id, name=name, generate_secret=bool(p.opt_bool("GenerateSecret"))
+            pool_id,
+            client_id,
+            name=name,
+            generate_secret=bool(p.opt_bool("GenerateSecret")),
+            tokens=client_token_lifetimes(p),
         )
         record = idp.rt.store.get_client(client_id)
         body: dict[str, Any] = {
@@ -210,6 +240,13 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
         }
         if client.secret is not None:
             body["ClientSecret"] = client.secret
+        if client.tokens is not None:  # the effective lifetimes, in seconds
+            body["AccessTokenValidity"] = client.tokens.access
+            body["IdTokenValidity"] = client.tokens.id
+            body["RefreshTokenValidity"] = client.tokens.refresh
+            body["TokenValidityUnits"] = dict.fromkeys(
+                ("AccessToken", "IdToken", "RefreshToken"), "seconds"
+            )
         return Reply({"UserPoolClient": body})
 
     def list_users(call: Call) -> Reply:
