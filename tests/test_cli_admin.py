@@ -258,3 +258,137 @@ def test_kek_change_through_rotate_and_retire(
     assert (
         run(capsys, "keys", "rotate", "--db", db)[0] == 0
     )  # every live key opens under the new one
+
+
+def test_pool_set_changes_what_the_domain_does(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each setting ``admin pool set`` changes is the one the domain then applies (an
+    IdentityProvider on an injected clock over the same SQLite file); a bad value changes
+    nothing."""
+    from devicesrp.server.errors import NotAuthorizedError, TooManyRequestsError
+    from devicesrp.server.kek import Kek
+    from test_server_harness import PASSWORD as DOMAIN_PASSWORD
+    from test_server_harness import (
+        POOL,
+        SignIn,
+        confirm_new_device,
+        device_login,
+        make_env,
+        open_backend,
+        password_login,
+        tokens_of,
+    )
+
+    raw = os.urandom(32)
+    monkeypatch.setenv("DEVICESRP_KEK", base64.b64encode(raw).decode())
+    store = open_backend("sqlite", tmp_path)
+    db = f"sqlite:///{tmp_path}/server.db"
+    env = make_env(store, kek=Kek(raw))
+    env.idp.admin_create_user(POOL, "alice", DOMAIN_PASSWORD, temporary=False)
+
+    def pool_set(*options: str) -> tuple[int, Any, str]:
+        return run(capsys, "admin", "pool", "set", POOL, "--db", db, "--json", *options)
+
+    def late_proof(age: int) -> bool:
+        s = SignIn(env, "alice")
+        s.initiate()
+        env.clock.advance(age)
+        try:
+            tokens_of(s.respond(s.proof()))
+            return True
+        except NotAuthorizedError:
+            return False
+
+    # Challenge lifetime: 180 s by default, then 300 s.
+    assert not late_proof(181)
+    code, shown, err = pool_set("--challenge-seconds", "300")
+    assert code == 0, err
+    assert shown["challenge_seconds"] == 300 and shown["max_remembered_devices"] is None
+    assert late_proof(299) and not late_proof(301)
+
+    # Sign-in starts per name per minute.
+    env.clock.advance(60)
+    assert pool_set("--signin-starts-per-minute", "2")[0] == 0
+    SignIn(env, "alice").initiate()
+    SignIn(env, "alice").initiate()
+    with pytest.raises(TooManyRequestsError):
+        SignIn(env, "alice").initiate()
+    assert pool_set("--signin-starts-per-minute", "0")[0] == 0
+    SignIn(env, "alice").initiate()
+
+    # Token lifetimes (the pool's default for its clients).
+    assert password_login(env, "alice").expires_in == 3600
+    assert pool_set("--access-token-seconds", "600")[0] == 0
+    first = password_login(env, "alice")
+    assert first.expires_in == 600
+
+    # Remembered-device cap in evict mode: the least recently used device goes.
+    code, shown, _ = pool_set("--max-remembered-devices", "1", "--device-cap-mode", "evict")
+    assert code == 0 and (shown["max_remembered_devices"], shown["device_cap_mode"]) == (1, "evict")
+    old = confirm_new_device(env, first)
+    env.clock.advance(1)
+    new = confirm_new_device(env, password_login(env, "alice"))
+    kept = env.idp.admin_list_devices(POOL, "alice").devices
+    assert [d.device_key for d in kept if d.remembered] == [new.key] != [old.key]
+    device_login(env, "alice", new)
+
+    # pycognito's Session-less device step: its ticket's lifetime, then the switch.
+    def sessionless_device_step(wait: int) -> bool:
+        s = SignIn(env, "alice")
+        s.initiate()
+        s.respond(s.proof(device_key=new.key, with_session=False))
+        env.clock.advance(wait)
+        try:
+            s.respond(s.device_srp_auth(new, with_session=False, reuse_a=True))
+            return True
+        except NotAuthorizedError:
+            return False
+
+    assert sessionless_device_step(10)
+    assert pool_set("--device-ticket-seconds", "5")[0] == 0
+    assert not sessionless_device_step(10) and sessionless_device_step(4)
+    assert pool_set("--device-ticket", "off")[0] == 0
+    assert not sessionless_device_step(0)
+
+    # Refresh-token rotation with no grace: the old token dies at once.
+    def refresh(token: str | None) -> Any:
+        return env.idp.get_tokens_from_refresh_token("client1", token, device_key=new.key)
+
+    signed = device_login(env, "alice", new)
+    assert refresh(signed.refresh_token).refresh_token is None  # Cognito: no rotation
+    assert pool_set("--refresh-rotation", "on", "--refresh-grace-seconds", "0")[0] == 0
+    rotated = refresh(signed.refresh_token)
+    assert rotated.refresh_token not in (None, signed.refresh_token)
+    env.clock.advance(1)
+    with pytest.raises(NotAuthorizedError):
+        refresh(signed.refresh_token)
+
+    # Bad values: exit 2, one line naming the setting, nothing changed (not even the good one).
+    before = env.idp.pool_settings(POOL)
+    for bad in (
+        ["--challenge-seconds", "900", "--max-remembered-devices", "0"],
+        ["--max-remembered-devices", "5", "--challenge-seconds", "100"],
+        ["--signin-starts-per-minute", "-1"],
+        ["--device-ticket-seconds", "301"],
+        ["--refresh-grace-seconds", "3601"],
+        ["--access-token-seconds", "60"],
+        ["--challenge-seconds", "3m"],
+        [],
+    ):
+        code, _, err = pool_set(*bad)
+        assert code == 2 and err.count("\n") == 1 and "InvalidParameterError" in err, (bad, err)
+    with pytest.raises(SystemExit) as usage:
+        main(["admin", "pool", "set", POOL, "--db", db, "--device-cap-mode", "lru"])
+    assert usage.value.code == 2
+    assert env.idp.pool_settings(POOL) == before
+    code, _, err = run(capsys, "admin", "pool", "set", "us-east-1_nope", "--db", db, "--json")
+    assert code == 2  # nothing to change is checked first
+    code, _, err = run(
+        capsys, "admin", "pool", "set", "us-east-1_nope", "--db", db, "--challenge-seconds", "300"
+    )
+    assert code == 1 and "does not exist" in err
+    code, shown, _ = run(capsys, "admin", "pool", "show", POOL, "--db", db, "--json")
+    assert (shown["device_ticket_enabled"], shown["refresh_rotation"]) == (False, True)
+    assert shown["tokens"]["access"] == 600 and shown["refresh_grace_seconds"] == 0
+    store.close()

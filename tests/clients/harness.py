@@ -212,26 +212,29 @@ def shared_service(backend: str, workdir: Path) -> Service:
     ctx = serve_process(["--db", db, "--config", str(config)], env, log_path)
     url, _ = ctx.__enter__()
     _cleanups.insert(0, lambda: ctx.__exit__(None, None, None))
-    _running[backend] = Service(url, backend, log_path, db)
+    _running[backend] = Service(url, backend, log_path, db, env["DEVICESRP_KEK"])
     return _running[backend]
 
 
 def update_pool_settings(svc: Service, pool_id: str, **changes: Any) -> None:
-    """Change a pool's stored settings document (``challenge_seconds``, ``max_remembered_devices``
-    ...: settings no Cognito operation sets) in the service's database; the service reads a
-    pool's settings from the store on every request."""
-    import dataclasses
-
-    from devicesrp.store import open_store
-
-    store = open_store(svc.db_url, migrate=False, pool_size=1)
-    try:
-        record = store.get_pool(pool_id)
-        assert record is not None, pool_id
-        settings = {**record.settings, **changes}
-        store.update_pool(dataclasses.replace(record, settings=settings, modified_at=time.time()))
-    finally:
-        store.close()
+    """``devicesrp admin pool set`` on the service's database, the way an operator sets what no
+    Cognito operation carries: ``challenge_seconds=300``, ``max_remembered_devices=1``,
+    ``device_cap_mode="evict"``, ``device_ticket=False``... (keywords are the command's options,
+    booleans on/off). The service reads a pool's settings from the store on every request."""
+    options: list[str] = []
+    for name, value in changes.items():
+        shown = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        options += [f"--{name.replace('_', '-')}", shown]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEVICESRP_KEK")}
+    command = ["admin", "pool", "set", pool_id, "--db", svc.db_url, *options]
+    done = subprocess.run(
+        [sys.executable, "-m", "devicesrp", *command],
+        capture_output=True,
+        text=True,
+        env={**env, "DEVICESRP_KEK": svc.kek},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 @contextlib.contextmanager

@@ -129,6 +129,79 @@ def pool_show(args: argparse.Namespace) -> int:
     return _emit(args, settings, lines)
 
 
+def _count_or_none(text: str) -> int | None:
+    """``--max-remembered-devices``: a number, or ``none`` for no cap."""
+    if text.strip().lower() == "none":
+        return None
+    return _count("max_remembered_devices", text)
+
+
+def _count(name: str, text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise InvalidParameterError(name, f"must be a whole number, not {text[:20]!r}") from None
+
+
+# (option dest, PoolSettings field, kind): the settings no Cognito operation carries
+_POOL_SETTINGS = (
+    ("challenge_seconds", "challenge_seconds", "int"),
+    ("signin_starts_per_minute", "signin_starts_per_minute", "int"),
+    ("max_remembered_devices", "max_remembered_devices", "cap"),
+    ("device_cap_mode", "device_cap_mode", "mode"),
+    ("device_ticket", "device_ticket_enabled", "switch"),
+    ("device_ticket_seconds", "device_ticket_seconds", "int"),
+    ("refresh_rotation", "refresh_rotation", "switch"),
+    ("refresh_grace_seconds", "refresh_grace_seconds", "int"),
+)
+_TOKEN_SETTINGS = (
+    ("access_token_seconds", "access"),
+    ("id_token_seconds", "id"),
+    ("refresh_token_seconds", "refresh"),
+)
+
+
+def pool_set(args: argparse.Namespace) -> int:
+    """Change only the given settings; PoolSettings validates the result, nothing is written
+    unless all of it is valid."""
+    import dataclasses
+
+    from ..server.config import DeviceCapMode
+    from ..server.runtime import settings_to_json
+
+    changes: dict[str, Any] = {}
+    for dest, name, kind in _POOL_SETTINGS:
+        value = getattr(args, dest)
+        if value is None:
+            continue
+        if kind == "int":
+            changes[name] = _count(name, value)
+        elif kind == "cap":
+            changes[name] = _count_or_none(value)
+        elif kind == "mode":
+            changes[name] = DeviceCapMode(value)
+        else:
+            changes[name] = value == "on"
+    tokens = {
+        name: _count(dest, getattr(args, dest))
+        for dest, name in _TOKEN_SETTINGS
+        if getattr(args, dest) is not None
+    }
+    if not changes and not tokens:
+        raise InvalidParameterError("pool set", "give at least one setting to change")
+    with domain(args) as (idp, _):
+        with idp.rt.store.transaction():  # read, change and write as one unit
+            current = idp.pool_settings(args.pool_id)
+            if tokens:
+                changes["tokens"] = dataclasses.replace(current.tokens, **tokens)
+            settings = dataclasses.replace(current, **changes)
+            record = idp.rt.store.get_pool(args.pool_id)
+            idp.update_pool(settings, record.name if record is not None else "")
+        shown = settings_to_json(idp.pool_settings(args.pool_id))
+    changed = sorted({*(k for k in changes if k != "tokens"), *(["tokens"] if tokens else [])})
+    return _emit(args, shown, [f"{k}: {json.dumps(shown[k])}" for k in changed])
+
+
 # -- users ----------------------------------------------------------------------------------------
 def _attributes(pairs: list[str] | None) -> dict[str, str]:
     found: dict[str, str] = {}
@@ -333,6 +406,26 @@ def add_admin(sub: Sub) -> None:
     p.add_argument("--client-name", default="app", help="name of the app client")
     _leaf(pool, "list", pool_list, "pools and their app clients")
     _leaf(pool, "show", pool_show, "a pool's settings", "pool_id")
+    p = _leaf(
+        pool,
+        "set",
+        pool_set,
+        "change a pool's settings that no Cognito operation carries (only those given)",
+        "pool_id",
+    )
+    p.add_argument("--challenge-seconds", help="Session / SECRET_BLOCK lifetime, 180..900")
+    p.add_argument(
+        "--signin-starts-per-minute", help="sign-in starts per user name per minute (0 = off)"
+    )
+    p.add_argument("--max-remembered-devices", help="cap per user, 1..1000, or none")
+    p.add_argument("--device-cap-mode", choices=["refuse", "evict"], help="at the cap")
+    p.add_argument("--device-ticket", choices=["on", "off"], help="pycognito's Session-less step")
+    p.add_argument("--device-ticket-seconds", help="lifetime of that ticket, 1..300")
+    p.add_argument("--refresh-rotation", choices=["on", "off"], help="a refresh rotates the token")
+    p.add_argument("--refresh-grace-seconds", help="the old token's grace after rotation, 0..3600")
+    p.add_argument("--access-token-seconds", help="pool default, 300..86400")
+    p.add_argument("--id-token-seconds", help="pool default, 300..86400")
+    p.add_argument("--refresh-token-seconds", help="pool default, 3600..315360000")
 
     user = groups.add_parser("user", help="users").add_subparsers(
         dest="user_command", required=True
