@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from devicesrp.errors import AuthenticationError, InjectedFaultError, InvalidParameterError
+from devicesrp.errors import (
+    AuthenticationError,
+    InjectedFaultError,
+    InvalidParameterError,
+    StoreCollisionError,
+)
 from devicesrp.server.errors import NotAuthorizedError
 from devicesrp.server.unit import in_one_unit
 from devicesrp.store import SqlStore, TicketRecord
@@ -87,14 +92,28 @@ def test_a_fault_or_a_bug_commits_nothing(store: SqlStore, fault: Exception) -> 
     assert kept(store) == []
 
 
-def test_inside_an_outer_unit_a_fault_undoes_only_the_inner_operation(store: SqlStore) -> None:
-    with store.transaction():
+def test_inside_an_outer_unit_the_operation_joins_it(store: SqlStore) -> None:
+    """An embedder's own unit around operations: they join it (as run_unit's work does), a
+    refusal inside still keeps its writes, and the outer unit's rollback undoes them all."""
+    with pytest.raises(RuntimeError), store.transaction():
         store.put_ticket(ticket(1))
+        with pytest.raises(NotAuthorizedError):
+            in_one_unit(store, two_writes_then(store, refuse(NotAuthorizedError("no"))))
+        assert store.take_ticket("unit-2", kind="unit-test", now=0.0) is not None
+        raise RuntimeError("the embedder's own failure")
+    assert kept(store) == []
 
-        def inner() -> object:
-            store.put_ticket(ticket(2))
-            raise RuntimeError("a bug")
 
-        with pytest.raises(RuntimeError):
-            in_one_unit(store, inner)
-    assert kept(store) == [1]
+def test_a_collision_runs_the_operation_again_from_the_start(store: SqlStore) -> None:
+    attempts: list[int] = []
+
+    def work() -> str:
+        attempts.append(len(attempts) + 1)
+        store.put_ticket(ticket(len(attempts)))  # ticket 1 on the first try, 2 on the second
+        if len(attempts) == 1:
+            raise StoreCollisionError("deadlock detected")
+        return "done"
+
+    assert in_one_unit(store, work) == "done"
+    assert attempts == [1, 2]
+    assert kept(store) == [2]  # the collided attempt left nothing

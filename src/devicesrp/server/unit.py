@@ -5,13 +5,14 @@ instead of one per call, and a crash leaves all of a step's writes or none of th
 domain error, a failed proof, a bad parameter: a wrong proof, a spent Session, a lockout) still
 commits, because the bookkeeping done on the way (the failure counter, the consumed challenge id)
 is what makes the refusal stick. Anything else (a store fault, a bug) rolls the whole operation
-back.
+back. A unit that collided with another (a PostgreSQL deadlock) is run again from the start.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from ..errors import AuthenticationError, InvalidParameterError
@@ -25,15 +26,25 @@ _REFUSALS = (DomainError, AuthenticationError, InvalidParameterError)
 R = TypeVar("R")
 
 
+@dataclass(frozen=True)
+class _Refused:
+    error: Exception
+
+
 def in_one_unit(store: Store, work: Callable[[], R]) -> R:
-    """``work()`` inside one store transaction, committed on success and on a refusal."""
-    refusal: Exception | None = None
-    with store.transaction():
+    """``work()`` inside one store transaction, committed on success and on a refusal; run again
+    from the start if it collided with another unit (a PostgreSQL deadlock, see ``run_unit``)."""
+
+    def settled() -> R | _Refused:
         try:
             return work()
         except _REFUSALS as exc:
-            refusal = exc
-    raise refusal
+            return _Refused(exc)  # returned, so that the unit commits
+
+    outcome = store.run_unit(settled)
+    if isinstance(outcome, _Refused):
+        raise outcome.error
+    return outcome
 
 
 class _HasStore(Protocol):
