@@ -45,7 +45,6 @@ from .flow import (
     param,
     raw_param,
     refuse_if_locked,
-    user_names,
 )
 from .grants import refresh
 from .identity import Principal, find_user, principal_for, valid_name
@@ -96,14 +95,13 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
     a_pub = _srp_a(param(params, "SRP_A") or "")
     _throttle(rt, pool, username)
     user = find_user(rt, pool, username)
+    principal = principal_for(rt, pool, username, user)
+    # principal.names: as many candidates for an unknown name as for a user (same HMAC count).
     check_secret_hash(
-        client,
-        param(params, "SECRET_HASH", required=False),
-        [username, *(user_names(user) if user else [])],
+        client, param(params, "SECRET_HASH", required=False), [username, *principal.names]
     )
     if user is not None and user.status == "RESET_REQUIRED":
         raise PasswordResetRequiredError()
-    principal = principal_for(rt, pool, username, user)
     context = ChallengeContext(
         Flow.USER_PASSWORD, pool.pool_id, client.client_id, principal.context_user
     )
@@ -213,12 +211,10 @@ def password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcome:
     assert block is not None and timestamp is not None and signature is not None
     sent_device = raw_param(values, "DEVICE_KEY")
     user = find_user(rt, pool, username)
-    check_secret_hash(
-        client,
-        param(values, "SECRET_HASH", required=False),
-        [username, *(user_names(user) if user else [])],
-    )
     principal = principal_for(rt, pool, username, user)
+    check_secret_hash(
+        client, param(values, "SECRET_HASH", required=False), [username, *principal.names]
+    )
     context = ChallengeContext(
         Flow.USER_PASSWORD, pool.pool_id, client.client_id, principal.context_user
     )
