@@ -185,11 +185,6 @@ RULES: tuple[Rule, ...] = (
     _r(T + "test_server_security.py::test_state_order*", 11),
     _r(T + "test_server_security.py::test_every_flipped_session_byte_is_refused*", 15),
     _r(T + "test_server_security.py::test_challenge_expiry*", 14),
-    _r(
-        T + "test_server_security.py::test_enumeration_timing*",
-        17,
-        cases=count(ci=300, soak=3000) * 4,
-    ),
     _r(T + "test_server_lockout.py", 19),
     _r(T + "test_server_scaleout.py::test_lockout_counters_exact_across_processes*", 19, 31),
     _r(T + "test_server_scaleout.py::test_sign_in_begun_on_one_finishes_on_the_other*", 31),
