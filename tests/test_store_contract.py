@@ -396,6 +396,31 @@ def test_lockout_bounded_table_drops_oldest(store: SqlStore) -> None:
     assert store.get_lockout("user", "other") is not None  # other scopes untouched
 
 
+def test_lockout_cap_keeps_a_running_count(store: SqlStore) -> None:
+    """The cap is kept with a running count of the scope (no COUNT(*) per new name): a reset
+    frees a place; a table from before the count is counted once, on its next new name."""
+
+    def fail(key: str, now: float) -> None:
+        store.record_failure("unknown", key, now=now, lock_for=lambda n: 0.0, max_keys=3)
+
+    def kept(keys: list[str]) -> list[str]:
+        return [k for k in keys if store.get_lockout("unknown", k) is not None]
+
+    for n in range(3):
+        fail(f"a{n}", 100.0 + n)
+    store.reset_lockout("unknown", "a1")  # a place freed
+    fail("b0", 110.0)
+    assert kept(["a0", "a1", "a2", "b0"]) == ["a0", "a2", "b0"]  # nothing evicted
+    fail("b1", 111.0)
+    assert kept(["a0", "a2", "b0", "b1"]) == ["a2", "b0", "b1"]  # a0, the oldest, made room
+    with store.transaction():  # as a table written before the running count existed
+        tx = store._current()
+        assert tx is not None
+        tx.run("DELETE FROM lockouts WHERE scope = 'unknown' AND lock_key = '# rows'")
+    fail("b2", 112.0)
+    assert kept(["a2", "b0", "b1", "b2"]) == ["b0", "b1", "b2"]
+
+
 # -- keys and outbox ------------------------------------------------------------------------------
 def test_wrapped_keys(store: SqlStore) -> None:
     k1 = WrappedKeyRecord("sealing", "k1", b"\x01" * 60, 100.0)

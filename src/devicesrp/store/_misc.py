@@ -41,6 +41,20 @@ def _message(row: Row) -> OutboxRecord:
     )
 
 
+# A capped lockout scope keeps its row count in one more row, under a key no caller can use
+# (``ck.ident`` refuses spaces), updated in the same unit: the cap then costs the same few
+# statements at any table size. A COUNT(*) per new counter made an unknown name's first failure
+# slower than a user's as the bounded table of unknown names filled (security matrix row 17).
+_CENSUS = "# rows"
+
+
+def _count(tx: Tx, scope: str) -> int:
+    row = tx.one(
+        "SELECT COUNT(*) FROM lockouts WHERE scope = ? AND lock_key <> ?", (scope, _CENSUS)
+    )
+    return int(row[0]) if row else 0
+
+
 class SqlStore(DeviceStore):
     """The whole ``Store`` contract on an SQL engine (SQLite or PostgreSQL)."""
 
@@ -158,26 +172,53 @@ class SqlStore(DeviceStore):
                 )
                 assert row is not None
             if max_keys is not None and failures == 1:
-                self._trim_lockouts(tx, scope, key, max_keys)
+                self._admit(tx, scope, key, max_keys)
         return _lockout(scope, key, row)
 
     @staticmethod
-    def _trim_lockouts(tx: Tx, scope: str, keep_key: str, max_keys: int) -> None:
-        total = tx.one("SELECT COUNT(*) FROM lockouts WHERE scope = ?", (scope,))
-        excess = int(total[0]) - max_keys if total else 0
-        if excess > 0:
+    def _admit(tx: Tx, scope: str, new_key: str, max_keys: int) -> None:
+        """Count a new counter in its capped scope; drop the least recently updated beyond the
+        cap. The same three statements at any size, under the cap or at it."""
+        row = tx.one(
+            "UPDATE lockouts SET failures = failures + 1 WHERE scope = ? AND lock_key = ?"
+            " RETURNING failures",
+            (scope, _CENSUS),
+        )
+        if row is None:  # the scope's first counter (or a table from before the census)
+            row = (_count(tx, scope),)
             tx.run(
-                "DELETE FROM lockouts WHERE scope = ? AND lock_key IN (SELECT lock_key FROM"
-                " lockouts WHERE scope = ? AND lock_key <> ? ORDER BY updated_at, lock_key"
-                f" LIMIT {int(excess)})",
-                (scope, scope, keep_key),
+                "INSERT INTO lockouts (scope, lock_key, failures, locked_until, updated_at)"
+                " VALUES (?, ?, ?, 0, 0)",
+                (scope, _CENSUS, row[0]),
+            )
+        excess = max(0, int(row[0]) - max_keys)
+        gone = tx.run(
+            "DELETE FROM lockouts WHERE scope = ? AND lock_key IN (SELECT lock_key FROM"
+            " lockouts WHERE scope = ? AND lock_key NOT IN (?, ?) ORDER BY updated_at"
+            f" LIMIT {int(excess)})",
+            (scope, scope, new_key, _CENSUS),
+        ).rowcount
+        if gone != excess:  # fewer rows than counted: the census drifted; count again
+            tx.run(
+                "UPDATE lockouts SET failures = ? WHERE scope = ? AND lock_key = ?",
+                (_count(tx, scope), scope, _CENSUS),
+            )
+        else:
+            tx.run(
+                "UPDATE lockouts SET failures = failures - ? WHERE scope = ? AND lock_key = ?",
+                (gone, scope, _CENSUS),
             )
 
     def reset_lockout(self, scope: str, key: str) -> None:
         ck.scope("scope", scope)
         ck.ident("key", key, 256)
         with self._unit(write=True) as tx:
-            tx.run("DELETE FROM lockouts WHERE scope = ? AND lock_key = ?", (scope, key))
+            done = tx.run("DELETE FROM lockouts WHERE scope = ? AND lock_key = ?", (scope, key))
+            if done.rowcount:
+                tx.run(
+                    "UPDATE lockouts SET failures = failures - 1 WHERE scope = ? AND lock_key = ?",
+                    (scope, _CENSUS),
+                )
 
     # -- wrapped keys ----------------------------------------------------------------------------
     def put_key(self, key: WrappedKeyRecord) -> None:
