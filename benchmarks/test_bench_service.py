@@ -2,14 +2,14 @@
 DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER) from a load generator in a separate process on
 loopback, at concurrency 1, 8 and 32, with 1 and 2 workers, on SQLite and PostgreSQL.
 
-Reported: sign-ins per second, p50/p99 latency, server CPU per sign-in (utime+stime of the
-worker processes from /proc) split into engine, JWT, storage, the rest of the operations and
-HTTP (the remainder: uvicorn, Starlette, JSON, logging), from the workers' own CPU ledger
-(``DEVICESRP_PROFILE_DIR``); the generator's own CPU; and the floor measured in the same run: a
-bare ASGI app answering the same 4 requests with canned bodies plus the 2 RS256 signatures. The
-floor's generator does the same client-side SRP work per sign-in as devicesrp's (against a fixed
-real challenge), so both servers see the same pacing between requests and the same cache
-pressure from the generator on the shared cores.
+Reported: sign-ins per second, p50/p99 latency, server CPU per sign-in (the run time of the
+worker processes' threads, /proc schedstat, ns) split into engine, JWT, storage, the rest of the
+operations and HTTP (the remainder: uvicorn, Starlette, JSON, logging), from the workers' own
+CPU ledger (``DEVICESRP_PROFILE_DIR``); the generator's own CPU; and the floor measured in the
+same run: a bare ASGI app answering the same 4 requests with canned bodies plus the 2 RS256
+signatures. The floor's generator does the same client-side SRP work per sign-in as devicesrp's
+(against a fixed real challenge), so both servers see the same pacing between requests and the
+same cache pressure from the generator on the shared cores.
 Target: the non-engine part of a devicesrp sign-in <= 1.5x the floor. Only same-run ratios mean
 anything on this machine.
 
@@ -38,7 +38,6 @@ HERE = Path(__file__).resolve().parent
 TARGET = "AWSCognitoIdentityProviderService."
 CONCURRENCY = (1, 8, 32)
 SIGN_INS = {1: 8, 8: 32, 32: 64}
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 # -- the load generator (runs in its own process) ---------------------------------------------
@@ -281,8 +280,15 @@ def floor_app() -> Any:
 
 
 def proc_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    """CPU seconds of a process's threads, in ns resolution (schedstat's run time): utime+stime
+    of /proc/<pid>/stat come in 10 ms ticks, coarser than a few sign-ins of the floor."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that ended meanwhile
+    return total / 1e9
 
 
 def ready_workers(profile_dir: Path, expected: int) -> list[int]:

@@ -96,7 +96,8 @@ def install(service: Service, store: Any) -> None:
         setattr(TokenIssuer, name, ledger.wrap("jwt", getattr(TokenIssuer, name)))
     for name in dir(store):
         attr = getattr(store, name)
-        if not name.startswith("_") and callable(attr):
+        # run_unit runs a whole operation: only the unit's BEGIN/COMMIT (transaction) is storage
+        if not name.startswith("_") and callable(attr) and name != "run_unit":
             wrap = ledger.wrap_context if name == "transaction" else ledger.wrap
             setattr(store, name, wrap("storage", attr))
     service.operations = {
