@@ -70,6 +70,21 @@ def make_pool(capsys: pytest.CaptureFixture[str], db: str, *extra: str) -> tuple
     return made["pool_id"], made["client_id"]
 
 
+def test_pool_create_sets_the_app_clients_auth_flows(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    code, made, _ = run(capsys, "admin", "pool", "create", "pw", "--db", db, "--json")
+    assert code == 0 and made["auth_flows"] == [  # Cognito's default: ExplicitAuthFlows omitted
+        "ALLOW_CUSTOM_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+    ]
+    flows = ("--auth-flow", "ALLOW_USER_PASSWORD_AUTH", "--auth-flow", "ALLOW_REFRESH_TOKEN_AUTH")
+    code, made, _ = run(capsys, "admin", "pool", "create", "pw", "--db", db, "--json", *flows)
+    assert code == 0
+    assert made["auth_flows"] == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
+
+
 def test_pools_users_and_their_errors(capsys: pytest.CaptureFixture[str], any_db: str) -> None:
     db = any_db
     pool, client = make_pool(capsys, db, "--mfa", "on", "--factor", "sms", "--devices", "opt-in")

@@ -88,6 +88,7 @@ def make_env(
     clock: Clock | None = None,
     kek: Kek | None = None,
     with_secret: bool = False,
+    auth_flows: list[str] | None = None,
 ) -> Env:
     clock = clock or Clock()
     rt = Runtime(
@@ -103,7 +104,9 @@ def make_env(
         idp.create_pool(settings, "test")
     existing = store.get_client(CLIENT)
     if existing is None:
-        client = idp.create_client(settings.pool_id, CLIENT, generate_secret=with_secret)
+        client = idp.create_client(
+            settings.pool_id, CLIENT, generate_secret=with_secret, auth_flows=auth_flows
+        )
     else:
         client = AppClient(existing.client_id, existing.pool_id, existing.secret, existing.name)
     return Env(store, clock, rt, idp, client, settings.pool_id)

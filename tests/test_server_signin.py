@@ -8,13 +8,14 @@ from pathlib import Path
 import jwt
 import pytest
 
-from devicesrp.server.config import PoolSettings
+from devicesrp.errors import InvalidParameterError
+from devicesrp.server.config import AppClient, PoolSettings
 from devicesrp.server.errors import (
     InvalidParameterDomainError,
     NotAuthorizedError,
     ResourceNotFoundError,
 )
-from devicesrp.server.flow import InitiateAuthRequest, RespondRequest
+from devicesrp.server.flow import AuthOutcome, InitiateAuthRequest, RespondRequest
 from devicesrp.srp.cognito import secret_hash
 from devicesrp.srp.groups import COGNITO_GROUP
 from test_server_harness import (
@@ -291,6 +292,138 @@ def test_unknown_client_and_flow(env: Env) -> None:
     with pytest.raises(ResourceNotFoundError):
         env.idp.initiate_auth(InitiateAuthRequest("nope", "USER_SRP_AUTH", {"USERNAME": "a"}))
     with pytest.raises(InvalidParameterDomainError):
-        env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "USER_PASSWORD_AUTH", {"USERNAME": "a"}))
+        env.idp.initiate_auth(InitiateAuthRequest(CLIENT, "CUSTOM_AUTH", {"USERNAME": "a"}))
     with pytest.raises(InvalidParameterDomainError):
         env.idp.respond_to_auth_challenge(RespondRequest(CLIENT, "CUSTOM_CHALLENGE", {}))
+
+
+# -- USER_PASSWORD_AUTH ----------------------------------------------------------------------------
+PASSWORD_FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def pw_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Env]:
+    """A pool whose app client allows USER_PASSWORD_AUTH besides SRP and refresh."""
+    store = open_backend(request.param, tmp_path)
+    e = make_env(store, auth_flows=PASSWORD_FLOWS)
+    e.idp.admin_create_user(POOL, "alice", "Corr3ct-horse!", {"email": "alice@example.com"})
+    yield e
+    store.close()
+
+
+def password_auth(
+    env: Env, username: str, password: str, *, client: str = CLIENT, **extra: str
+) -> AuthOutcome:
+    params: dict[str, str | None] = {"USERNAME": username, "PASSWORD": password, **extra}
+    return env.idp.initiate_auth(InitiateAuthRequest(client, "USER_PASSWORD_AUTH", params))
+
+
+def refused(env: Env, username: str, password: str) -> str:
+    with pytest.raises(NotAuthorizedError) as info:
+        password_auth(env, username, password)
+    assert info.value.cognito_type == "NotAuthorizedException"
+    return info.value.message
+
+
+@pytest.mark.matrix(17)
+def test_user_password_auth_right_wrong_and_unknown_name(pw_env: Env) -> None:
+    result = tokens_of(password_auth(pw_env, "alice", "Corr3ct-horse!"))
+    claims = jwt.decode(result.access_token, options={"verify_signature": False})
+    assert claims["username"] == "alice" and claims["client_id"] == CLIENT
+    assert result.new_device is not None  # tracking pool: a new device, as after SRP
+    assert claims["device_key"] == result.new_device.device_key
+    assert result.server_proof is None  # no SRP, no server proof
+    assert result.refresh_token
+    # A wrong password and a name nobody has: the same refusal, word for word.
+    assert refused(pw_env, "alice", "Wrong-horse1!") == "Incorrect username or password."
+    assert refused(pw_env, "mallory", "Corr3ct-horse!") == "Incorrect username or password."
+    assert refused(pw_env, "ALICE", "wrong") == "Incorrect username or password."  # case-folded
+    with pytest.raises(InvalidParameterDomainError):
+        pw_env.idp.initiate_auth(
+            InitiateAuthRequest(CLIENT, "USER_PASSWORD_AUTH", {"USERNAME": "a"})
+        )
+
+
+@pytest.mark.matrix(19)
+def test_user_password_auth_shares_the_lockout_with_srp_proofs(pw_env: Env) -> None:
+    """5 failures in any mix of SRP proofs and passwords lock the user (1 s, then doubling):
+    while locked the right password is refused in both flows; after the wait it signs in and the
+    counter starts again. An unknown name is locked after as many failures, with the same words."""
+    for _ in range(3):
+        s = SignIn(pw_env, "alice")
+        s.initiate()
+        with pytest.raises(NotAuthorizedError):
+            s.respond(s.proof(password="Wrong-horse1!"))
+    for _ in range(2):
+        assert refused(pw_env, "alice", "Wrong-horse1!") == "Incorrect username or password."
+    assert refused(pw_env, "alice", "Corr3ct-horse!") == "Password attempts exceeded"
+    s = SignIn(pw_env, "alice")
+    s.initiate()
+    with pytest.raises(NotAuthorizedError) as info:
+        s.respond(s.proof())
+    assert info.value.message == "Password attempts exceeded"
+    pw_env.clock.advance(1.0)
+    tokens_of(password_auth(pw_env, "alice", "Corr3ct-horse!"))
+    for _ in range(4):  # reset by the success: four more failures do not lock
+        refused(pw_env, "alice", "Wrong-horse1!")
+    tokens_of(password_auth(pw_env, "alice", "Corr3ct-horse!"))
+    for _ in range(5):
+        assert refused(pw_env, "ghost", "Wrong-horse1!") == "Incorrect username or password."
+    assert refused(pw_env, "ghost", "Corr3ct-horse!") == "Password attempts exceeded"
+
+
+def test_user_password_auth_then_the_remembered_device(pw_env: Env) -> None:
+    device = confirm_new_device(pw_env, password_login(pw_env, "alice"))
+    out = password_auth(pw_env, "alice", "Corr3ct-horse!", DEVICE_KEY=device.key)
+    assert out.challenge is not None and out.challenge.name.value == "DEVICE_SRP_AUTH"
+    s = SignIn(pw_env, "alice", challenge=out.challenge)
+    s.respond(s.device_srp_auth(device))
+    result = tokens_of(s.respond(s.device_proof(device)))
+    assert result.new_device is None
+    claims = jwt.decode(result.access_token, options={"verify_signature": False})
+    assert claims["device_key"] == device.key
+    # A wrong device secret after the right password: refused, no tokens.
+    out = password_auth(pw_env, "alice", "Corr3ct-horse!", DEVICE_KEY=device.key)
+    s = SignIn(pw_env, "alice", challenge=out.challenge)
+    s.respond(s.device_srp_auth(device))
+    with pytest.raises(NotAuthorizedError):
+        s.respond(s.device_proof(device, password="not-the-device-password"))
+    # A device key the user does not have: "Device does not exist."; again without it: tokens.
+    with pytest.raises(ResourceNotFoundError) as info:
+        password_auth(pw_env, "alice", "Corr3ct-horse!", DEVICE_KEY=device.key[:-4] + "0000")
+    assert info.value.message == "Device does not exist."
+    assert tokens_of(password_auth(pw_env, "alice", "Corr3ct-horse!")).new_device is not None
+
+
+def test_auth_flows_are_the_app_clients(env: Env) -> None:
+    """Omitted ExplicitAuthFlows: SRP, refresh and custom, as Cognito (no USER_PASSWORD_AUTH);
+    a client allows exactly its flows; legacy values keep SRP and refresh; bad lists refused."""
+    with pytest.raises(InvalidParameterDomainError) as info:
+        password_auth(env, "alice", "Corr3ct-horse!")
+    assert info.value.message == "USER_PASSWORD_AUTH flow not enabled for this client"
+    only = env.idp.create_client(POOL, "pwonly", auth_flows=["ALLOW_USER_PASSWORD_AUTH"])
+    assert only.allowed_flows == {"ALLOW_USER_PASSWORD_AUTH"}
+    result = tokens_of(password_auth(env, "alice", "Corr3ct-horse!", client="pwonly"))
+    srp = {"USERNAME": "alice", "SRP_A": "ab" * 384}
+    with pytest.raises(InvalidParameterDomainError) as info:
+        env.idp.initiate_auth(InitiateAuthRequest("pwonly", "USER_SRP_AUTH", srp))
+    assert info.value.message == "USER_SRP_AUTH is not enabled for the client."
+    refresh = {"REFRESH_TOKEN": result.refresh_token or ""}
+    with pytest.raises(InvalidParameterDomainError) as info:
+        env.idp.initiate_auth(InitiateAuthRequest("pwonly", "REFRESH_TOKEN_AUTH", refresh))
+    assert info.value.message == "REFRESH_TOKEN_AUTH flow not enabled for this client"
+    with pytest.raises(InvalidParameterDomainError):
+        env.idp.get_tokens_from_refresh_token("pwonly", result.refresh_token)
+    legacy = env.idp.create_client(POOL, "legacy", auth_flows=["USER_PASSWORD_AUTH"])
+    assert legacy.allowed_flows == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_USER_SRP_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    tokens_of(password_auth(env, "alice", "Corr3ct-horse!", client="legacy"))
+    custom = AppClient("c", POOL, auth_flows=("CUSTOM_AUTH_FLOW_ONLY",))
+    assert not custom.allows("USER_SRP_AUTH") and custom.allows("REFRESH_TOKEN_AUTH")
+    for bad in (["ALLOW_NOTHING"], ["USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH"], ["A"] * 2):
+        with pytest.raises(InvalidParameterError):
+            env.idp.create_client(POOL, "bad", auth_flows=bad)
+        assert env.store.get_client("bad") is None

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidParameterError
+from ..server.config import AUTH_FLOWS
 
 __all__ = ["add_admin", "add_keys"]
 
@@ -98,8 +99,12 @@ def pool_create(args: argparse.Namespace) -> int:
         )
         idp.create_pool(settings, args.name)
         client_id = "".join(secrets.choice(_LOWER_ALNUM) for _ in range(26))
-        client = idp.create_client(pool_id, client_id, name=args.client_name)
+        client = idp.create_client(
+            pool_id, client_id, name=args.client_name, auth_flows=args.auth_flow
+        )
+    flows = sorted(client.allowed_flows)
     data = {"pool_id": pool_id, "client_id": client.client_id, "name": args.name}
+    data["auth_flows"] = flows
     return _emit(args, data, [f"pool {pool_id} ({args.name}); app client {client.client_id}"])
 
 
@@ -404,6 +409,12 @@ def add_admin(sub: Sub) -> None:
     p.add_argument("--factor", choices=["sms", "totp"], action="append", help="MFA factor")
     p.add_argument("--devices", choices=list(_DEVICES), default="always", help="remembering")
     p.add_argument("--client-name", default="app", help="name of the app client")
+    p.add_argument(
+        "--auth-flow",
+        choices=list(AUTH_FLOWS),
+        action="append",
+        help="the app client's ExplicitAuthFlows (repeat; default SRP, refresh and custom)",
+    )
     _leaf(pool, "list", pool_list, "pools and their app clients")
     _leaf(pool, "show", pool_show, "a pool's settings", "pool_id")
     p = _leaf(

@@ -4,7 +4,8 @@ Wire-level names follow Cognito (DeviceConfiguration, SetUserPoolMfaConfig); set
 API cannot carry (the remembered-device cap, the pycognito ticket switch, refresh rotation)
 are set here (``devicesrp admin pool set``). Token lifetimes are the pool's, unless an app
 client has its own (CreateUserPoolClient's AccessTokenValidity, IdTokenValidity,
-RefreshTokenValidity).
+RefreshTokenValidity). An app client's ExplicitAuthFlows decide which InitiateAuth flows it may
+use (Cognito's default when omitted: SRP, refresh and custom authentication).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from enum import Enum
 from ..errors import InvalidParameterError
 
 __all__ = [
+    "AUTH_FLOWS",
+    "DEFAULT_AUTH_FLOWS",
     "AppClient",
     "DeviceCapMode",
     "DeviceConfiguration",
@@ -31,6 +34,33 @@ __all__ = [
 # Cognito's pattern for UserPoolId: region, underscore, alphanumerics; at most 55 characters.
 _POOL_ID = re.compile(r"^([\w-]+)_([0-9a-zA-Z]+)$")
 _CLIENT_ID = re.compile(r"^[\w+]+$")
+
+
+#: CreateUserPoolClient's ExplicitAuthFlows values.
+AUTH_FLOWS = (
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+)
+#: What a client allows when CreateUserPoolClient omits ExplicitAuthFlows (as Cognito).
+DEFAULT_AUTH_FLOWS = ("ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH")
+# The legacy values: SRP and refresh stay allowed beside them (CUSTOM_AUTH_FLOW_ONLY: not SRP).
+# Cognito refuses a list that mixes them with ALLOW_ values.
+_LEGACY_FLOWS = {
+    "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
+    "ADMIN_NO_SRP_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "CUSTOM_AUTH_FLOW_ONLY": "ALLOW_CUSTOM_AUTH",
+}
+# InitiateAuth's AuthFlow -> the ExplicitAuthFlows value that allows it.
+_FLOW_NEEDS = {
+    "USER_SRP_AUTH": "ALLOW_USER_SRP_AUTH",
+    "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
+    "REFRESH_TOKEN_AUTH": "ALLOW_REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN": "ALLOW_REFRESH_TOKEN_AUTH",
+    "CUSTOM_AUTH": "ALLOW_CUSTOM_AUTH",
+}
 
 
 def parse_pool_id(pool_id: str) -> tuple[str, str]:
@@ -202,15 +232,49 @@ class PoolSettings:
 @dataclass(frozen=True)
 class AppClient:
     """An app client; with a secret, every call must carry a SECRET_HASH. ``tokens``: the
-    client's own token lifetimes (CreateUserPoolClient's *TokenValidity), None = the pool's."""
+    client's own token lifetimes (CreateUserPoolClient's *TokenValidity), None = the pool's.
+    ``auth_flows``: its ExplicitAuthFlows as given (ALLOW_ or legacy values), None = omitted
+    (Cognito's default, :data:`DEFAULT_AUTH_FLOWS`)."""
 
     client_id: str
     pool_id: str
     secret: str | None = field(default=None, repr=False)
     name: str = ""
     tokens: TokenLifetimes | None = None
+    auth_flows: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not _CLIENT_ID.fullmatch(self.client_id) or len(self.client_id) > 128:
             raise InvalidParameterError("ClientId", "must match [\\w+]+ and be <= 128 characters")
         parse_pool_id(self.pool_id)
+        flows = self.auth_flows
+        if flows is not None:
+            if not flows or len(set(flows)) != len(flows):
+                raise InvalidParameterError("ExplicitAuthFlows", "must list distinct values")
+            unknown = [f for f in flows if f not in AUTH_FLOWS and f not in _LEGACY_FLOWS]
+            if unknown:
+                raise InvalidParameterError(
+                    "ExplicitAuthFlows", f"{unknown[0]!s:.40} is not an auth flow"
+                )
+            if any(f in _LEGACY_FLOWS for f in flows) and any(f in AUTH_FLOWS for f in flows):
+                raise InvalidParameterError(
+                    "ExplicitAuthFlows", "legacy values and ALLOW_ values cannot be mixed"
+                )
+
+    @property
+    def allowed_flows(self) -> frozenset[str]:
+        """The ALLOW_ values in force (legacy values translated)."""
+        flows = self.auth_flows
+        if flows is None:
+            return frozenset(DEFAULT_AUTH_FLOWS)
+        if not any(f in _LEGACY_FLOWS for f in flows):
+            return frozenset(flows)
+        implied = {"ALLOW_REFRESH_TOKEN_AUTH"}
+        if "CUSTOM_AUTH_FLOW_ONLY" not in flows:
+            implied.add("ALLOW_USER_SRP_AUTH")
+        return frozenset(implied | {_LEGACY_FLOWS[f] for f in flows})
+
+    def allows(self, auth_flow: str) -> bool:
+        """Whether InitiateAuth may use ``auth_flow`` (an AuthFlow name) with this client."""
+        needed = _FLOW_NEEDS.get(auth_flow)
+        return needed is not None and needed in self.allowed_flows

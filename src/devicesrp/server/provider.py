@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..errors import RecordExistsError
@@ -37,7 +37,7 @@ from .grants import AuthenticationResult
 from .identity import find_user
 from .runtime import Runtime
 from .session import SessionState
-from .signin import initiate_auth, password_verifier
+from .signin import initiate_auth, password_verifier, require_flow
 from .steps import (
     respond_mfa,
     respond_mfa_setup,
@@ -83,17 +83,22 @@ class IdentityProvider:
         name: str = "",
         generate_secret: bool = False,
         tokens: Mapping[str, int] | None = None,
+        auth_flows: Sequence[str] | None = None,
     ) -> AppClient:
         """``tokens``: the client's own lifetimes in seconds (``access``, ``id``, ``refresh``;
-        any omitted one stays the pool's)."""
+        any omitted one stays the pool's). ``auth_flows``: ExplicitAuthFlows (None or empty:
+        Cognito's default, SRP, refresh and custom authentication)."""
         pool = self.rt.pool(pool_id)
         secret = None
         if generate_secret:
             secret = base64.b32encode(self.rt.random_bytes(30)).decode().lower()
         own = dict(tokens or {})
         lifetimes = dataclasses.replace(pool.tokens, **own) if own else None  # validated here
-        client = AppClient(client_id, pool_id, secret, name, lifetimes)
+        flows = tuple(auth_flows) if auth_flows else None
+        client = AppClient(client_id, pool_id, secret, name, lifetimes, flows)  # validated here
         settings: dict[str, Any] = {"tokens": own} if own else {}
+        if flows is not None:
+            settings["auth_flows"] = list(flows)
         now = self.rt.now()
         try:
             self.rt.store.create_client(
@@ -145,6 +150,7 @@ class IdentityProvider:
         device_key: str | None = None,
     ) -> AuthenticationResult:
         client, pool = self.rt.client(client_id)
+        require_flow(client, "REFRESH_TOKEN_AUTH")
         self._check_client_secret(client, client_secret)
         return grants.refresh(self.rt, pool, client, refresh_token, device_key=device_key)
 

@@ -101,7 +101,15 @@ class Runtime:
             # the client's own lifetimes over the pool's: operations for this client see them
             tokens = dataclasses.replace(pool.tokens, **{k: int(v) for k, v in own.items()})
             pool = dataclasses.replace(pool, tokens=tokens)
-        client = AppClient(record.client_id, record.pool_id, record.secret, record.name, tokens)
+        flows = record.settings.get("auth_flows")
+        client = AppClient(
+            record.client_id,
+            record.pool_id,
+            record.secret,
+            record.name,
+            tokens,
+            tuple(str(f) for f in flows) if isinstance(flows, list) else None,
+        )
         return client, pool
 
     def save_pool(self, settings: PoolSettings, name: str, *, create: bool) -> None:

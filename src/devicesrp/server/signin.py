@@ -8,17 +8,26 @@ challenge open (a ticket keyed by the challenge id). Replays are refused without
 failed attempts (a replay says nothing about the password); evaluated wrong proofs count, and the
 counter resets only when the whole sign-in succeeds (tokens issued), so device-proof failures
 after a right password add up with password failures.
+
+USER_PASSWORD_AUTH (USERNAME, PASSWORD, optional SECRET_HASH and DEVICE_KEY) checks the password
+against the stored verifier instead: v' = g^x mod N with x from the stored salt (constant-time
+modexp), compared with hmac.compare_digest. An unknown name does the same work on its stable
+fake salt and verifier, so answer and cost do not tell the names apart (row 17); lockout and the
+failure counter are the SRP proof's. After a right password the same decision table follows
+(device challenge, MFA, NewDeviceMetadata, tokens, or "Device does not exist."). Each app client
+allows the flows of its ExplicitAuthFlows; a flow it does not allow is InvalidParameterException.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 
 from ..errors import AuthenticationError, InvalidParameterError, InvalidTimestampError
 from ..protocol import ChallengeContext, ClientResponse, Flow
 from ..protocol.sealed import open_challenge
-from ..srp.cognito import parse_client_public
+from ..srp.cognito import compute_verifier, compute_x, parse_client_public
 from ..srp.encoding import pad_bytes, to_hex
 from ..store.records import TicketRecord
 from .config import AppClient, PoolSettings
@@ -54,7 +63,7 @@ from .session import SessionState
 from .steps import after_first_factor, device_state
 from .vault import KIND_FAKE_SALT
 
-__all__ = ["initiate_auth", "password_verifier"]
+__all__ = ["initiate_auth", "password_verifier", "require_flow"]
 
 _CHALLENGE_SCOPE = "chal.user"
 _RETRY_KIND = "deviceless-retry"
@@ -70,10 +79,27 @@ def _srp_a(text: str) -> int:
         raise incorrect_credentials() from None
 
 
+# Cognito's words when an app client does not allow the flow (SRP has its own sentence).
+_NOT_ENABLED = {"USER_SRP_AUTH": "USER_SRP_AUTH is not enabled for the client."}
+_FLOWS = ("USER_SRP_AUTH", "USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN")
+
+
+def require_flow(client: AppClient, flow: str) -> None:
+    """InvalidParameterException unless the client's ExplicitAuthFlows allow ``flow``."""
+    if not client.allows(flow):
+        message = _NOT_ENABLED.get(flow, f"{flow} flow not enabled for this client")
+        raise InvalidParameterDomainError(message)
+
+
 def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
     client, pool = rt.client(request.client_id)
     flow = request.auth_flow
     params = request.parameters
+    if flow not in _FLOWS:
+        raise InvalidParameterDomainError(f"Unsupported AuthFlow {flow!s:.40}")
+    require_flow(client, flow)
+    if flow == "USER_PASSWORD_AUTH":
+        return _user_password_auth(rt, pool, client, request)
     if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
         token = param(params, "REFRESH_TOKEN")
         result = refresh(
@@ -86,8 +112,6 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
             check_hash=True,
         )
         return AuthOutcome(result=result)
-    if flow != "USER_SRP_AUTH":
-        raise InvalidParameterDomainError(f"Unsupported AuthFlow {flow!s:.40}")
     username = param(params, "USERNAME")
     assert username is not None
     if not valid_name(username):
@@ -129,6 +153,56 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
         "USERNAME": principal.identity,
     }
     return AuthOutcome(challenge=ChallengeResult(Step.PASSWORD_VERIFIER, session, parameters))
+
+
+def _user_password_auth(
+    rt: Runtime, pool: PoolSettings, client: AppClient, request: InitiateAuthRequest
+) -> AuthOutcome:
+    """USER_PASSWORD_AUTH: the password against the stored verifier, then the decision table."""
+    params = request.parameters
+    username = param(params, "USERNAME")
+    password = param(params, "PASSWORD")
+    assert username is not None and password is not None
+    if not valid_name(username):
+        raise InvalidParameterDomainError("Invalid value for parameter USERNAME")
+    _throttle(rt, pool, username)
+    user = find_user(rt, pool, username)
+    principal = principal_for(rt, pool, username, user)
+    check_secret_hash(
+        client, param(params, "SECRET_HASH", required=False), [username, *principal.names]
+    )
+    if user is not None and user.status == "RESET_REQUIRED":
+        raise PasswordResetRequiredError()
+    lock = LockTarget.of(principal)
+    refuse_if_locked(rt, lock)
+    # The same work for every name: the fake principal has a salt and verifier of the same form.
+    record = principal.record
+    x = compute_x(record.salt.hex(), record.realm, record.identity, password)
+    if not hmac.compare_digest(compute_verifier(x), record.verifier):
+        raise fail_proof(rt, lock)
+    if principal.user is None:  # cannot happen: nobody knows a fake verifier's password
+        raise fail_proof(rt, lock)
+    user = principal.user
+    if user.status == "UNCONFIRMED":
+        raise UserNotConfirmedError()
+    if not user.enabled:
+        raise NotAuthorizedError("User is disabled.")
+    device_key = param(params, "DEVICE_KEY", required=False)
+    presented, _ = device_state(rt, pool, user, device_key)
+    outcome = after_first_factor(
+        rt,
+        pool,
+        client,
+        user,
+        device_key=device_key,
+        presented=presented,
+        # no user-step A here: a tag nobody can name, so no Session-less device ticket matches
+        a_tag=rt.random_bytes(16).hex(),
+        source_ip=request.source_ip,
+    )
+    if outcome is None:
+        raise device_does_not_exist()  # the client starts again without the device
+    return outcome
 
 
 def _throttle(rt: Runtime, pool: PoolSettings, username: str) -> None:

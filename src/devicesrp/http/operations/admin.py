@@ -2,7 +2,8 @@
 
 UpdateUserPool follows Cognito: every wire setting it omits returns to its default (devicesrp's
 own extension settings, which the wire cannot carry, are kept; ``devicesrp admin pool set``
-changes them). CreateUserPoolClient's token validities are the client's own lifetimes.
+changes them). CreateUserPoolClient's token validities are the client's own lifetimes, and its
+ExplicitAuthFlows the InitiateAuth flows the client may use (omitted: Cognito's default).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import string
 from typing import Any
 
 from ...server.config import (
+    DEFAULT_AUTH_FLOWS,
     DeviceConfiguration,
     MfaConfiguration,
     MfaMode,
@@ -228,6 +230,7 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
             name=name,
             generate_secret=bool(p.opt_bool("GenerateSecret")),
             tokens=client_token_lifetimes(p),
+            auth_flows=p.str_list("ExplicitAuthFlows", max_entries=8, max_len=40),
         )
         record = idp.rt.store.get_client(client_id)
         body: dict[str, Any] = {
@@ -236,7 +239,7 @@ def operations(idp: IdentityProvider, region: str) -> list[Operation]:
             "ClientId": client_id,
             "CreationDate": record.created_at if record else 0,
             "LastModifiedDate": record.modified_at if record else 0,
-            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "ExplicitAuthFlows": list(client.auth_flows or DEFAULT_AUTH_FLOWS),
         }
         if client.secret is not None:
             body["ClientSecret"] = client.secret
