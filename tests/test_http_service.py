@@ -488,3 +488,121 @@ def test_disable_enable_and_global_sign_out(svc: Service) -> None:
         with pytest.raises(ClientError) as info:
             cognito.get_tokens_from_refresh_token(ClientId=client_id, RefreshToken=refresh_token)
         assert error_of(info)[0] == "NotAuthorizedException"
+
+
+def test_user_password_auth_is_per_client_and_leads_to_the_device_step(svc: Service) -> None:
+    """USER_PASSWORD_AUTH only on a client whose ExplicitAuthFlows allow it; refusals in
+    Cognito's words; NewDeviceMetadata, then DEVICE_SRP_AUTH for the remembered device."""
+    import jwt
+
+    import secret_scan
+    from clients.raw import device_steps
+
+    secret_scan.REGISTRY.add_text(PASSWORD, "user password")
+    admin, cognito = svc.admin(), svc.public()
+    pool_id, srp_client = make_pool(svc, "always")
+    make_user(svc, pool_id)
+    flows = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    made = admin.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="pw", ExplicitAuthFlows=flows
+    )["UserPoolClient"]
+    assert made["ExplicitAuthFlows"] == flows
+    client_id = made["ClientId"]
+
+    def password_auth(
+        password: str, name: str = "alice", client: str = client_id, **extra: str
+    ) -> dict[str, Any]:
+        params = {"USERNAME": name, "PASSWORD": password, **extra}
+        reply: dict[str, Any] = cognito.initiate_auth(
+            ClientId=client, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params
+        )
+        return reply
+
+    with pytest.raises(ClientError) as info:  # the default client: SRP, refresh, custom
+        password_auth(PASSWORD, client=srp_client)
+    assert error_of(info) == (
+        "InvalidParameterException",
+        "USER_PASSWORD_AUTH flow not enabled for this client",
+    )
+    with pytest.raises(ClientError) as info:
+        sign_in(cognito, pool_id, client_id, "alice", PASSWORD)
+    assert error_of(info) == (
+        "InvalidParameterException",
+        "USER_SRP_AUTH is not enabled for the client.",
+    )
+    for name, password in (("alice", "Wrong-Passw0rd!"), ("nobody", PASSWORD)):
+        with pytest.raises(ClientError) as info:
+            password_auth(password, name)
+        assert error_of(info) == ("NotAuthorizedException", "Incorrect username or password.")
+
+    first = password_auth(PASSWORD)
+    assert "ChallengeName" not in first
+    assert "x-devicesrp-server-proof" not in first["ResponseMetadata"]["HTTPHeaders"]
+    device, necessary = confirm_new_device(cognito, first["AuthenticationResult"])
+    assert necessary is False
+    second = password_auth(PASSWORD, DEVICE_KEY=device.key)
+    assert second["ChallengeName"] == "DEVICE_SRP_AUTH"
+    out = SignIn(challenges=["DEVICE_SRP_AUTH"])
+    tokens = device_steps(cognito, client_id, "alice", device, second["Session"], out)
+    assert out.challenges == ["DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"]
+    assert out.server_proof_checked
+    claims = jwt.decode(
+        tokens["AuthenticationResult"]["AccessToken"], options={"verify_signature": False}
+    )
+    assert claims["device_key"] == device.key and claims["client_id"] == client_id
+    refreshed = cognito.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="REFRESH_TOKEN_AUTH",
+        AuthParameters={
+            "REFRESH_TOKEN": tokens["AuthenticationResult"]["RefreshToken"],
+            "DEVICE_KEY": device.key,
+        },
+    )
+    assert refreshed["AuthenticationResult"]["AccessToken"]
+
+
+def test_select_mfa_type_when_two_factors_and_no_preference(svc: Service) -> None:
+    """SMS and TOTP both enabled for the pool and the user, neither preferred: SELECT_MFA_TYPE
+    offers both; the answer SOFTWARE_TOKEN_MFA leads to the code, then the tokens."""
+    from clients.raw import Totp
+
+    admin, cognito = svc.admin(), svc.public()
+    pool_id, client_id = make_pool(svc, "off")
+    admin.set_user_pool_mfa_config(
+        UserPoolId=pool_id,
+        SmsMfaConfiguration={"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::0:role/sns"}},
+        SoftwareTokenMfaConfiguration={"Enabled": True},
+        MfaConfiguration="OPTIONAL",
+    )
+    admin.admin_create_user(
+        UserPoolId=pool_id,
+        Username="max",
+        TemporaryPassword=PASSWORD,
+        UserAttributes=[{"Name": "phone_number", "Value": "+15555550101"}],
+        MessageAction="SUPPRESS",
+    )
+    admin.admin_set_user_password(
+        UserPoolId=pool_id, Username="max", Password=PASSWORD, Permanent=True
+    )
+    access = sign_in(cognito, pool_id, client_id, "max", PASSWORD).tokens["AccessToken"]
+    totp = Totp(cognito.associate_software_token(AccessToken=access)["SecretCode"])
+    verified = cognito.verify_software_token(AccessToken=access, UserCode=totp.code())
+    assert verified["Status"] == "SUCCESS"
+    cognito.set_user_mfa_preference(
+        AccessToken=access,
+        SMSMfaSettings={"Enabled": True, "PreferredMfa": False},
+        SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": False},
+    )
+    user = admin.admin_get_user(UserPoolId=pool_id, Username="max")
+    assert sorted(user["UserMFASettingList"]) == ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+    assert "PreferredMfaSetting" not in user
+
+    chose = sign_in(
+        cognito, pool_id, client_id, "max", PASSWORD, totp=totp, select_mfa="SOFTWARE_TOKEN_MFA"
+    )
+    assert chose.challenges == ["PASSWORD_VERIFIER", "SELECT_MFA_TYPE", "SOFTWARE_TOKEN_MFA"]
+    assert chose.offered == ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+    assert chose.tokens["AccessToken"]
+    with pytest.raises(ClientError) as info:  # neither factor: refused, nothing sent
+        sign_in(cognito, pool_id, client_id, "max", PASSWORD, select_mfa="EMAIL_OTP")
+    assert error_of(info)[0] == "InvalidParameterException"

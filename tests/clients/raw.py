@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import struct
 import time
 from collections.abc import Callable
@@ -72,6 +73,7 @@ class SignIn:
     challenges: list[str] = field(default_factory=list)
     result: dict[str, Any] = field(default_factory=dict)
     server_proof_checked: bool = False
+    offered: list[str] = field(default_factory=list)  # SELECT_MFA_TYPE's MFAS_CAN_CHOOSE
 
     @property
     def tokens(self) -> dict[str, Any]:
@@ -91,8 +93,10 @@ def sign_in(
     totp: Totp | None = None,
     sms_code: Callable[[], str] | None = None,
     new_password: str | None = None,
+    select_mfa: str | None = None,
 ) -> SignIn:
-    """USER_SRP_AUTH -> PASSWORD_VERIFIER -> [SOFTWARE_TOKEN_MFA] -> [device SRP] -> tokens."""
+    """USER_SRP_AUTH -> PASSWORD_VERIFIER -> [SELECT_MFA_TYPE] -> [SOFTWARE_TOKEN_MFA] ->
+    [device SRP] -> tokens."""
     out = SignIn()
     user = ClientHandshake(UserCredentials(pool_id, password))
     params = {"USERNAME": username, "SRP_A": format(live.start(user), "x")}
@@ -137,6 +141,15 @@ def sign_in(
                 ChallengeName=name,
                 Session=resp["Session"],
                 ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password},
+            )
+        elif name == "SELECT_MFA_TYPE":
+            assert select_mfa is not None, "the server asked to choose a factor"
+            out.offered = json.loads(resp["ChallengeParameters"]["MFAS_CAN_CHOOSE"])
+            resp = cognito.respond_to_auth_challenge(
+                ClientId=client_id,
+                ChallengeName=name,
+                Session=resp["Session"],
+                ChallengeResponses={"USERNAME": username, "ANSWER": select_mfa},
             )
         elif name == "SMS_MFA":
             assert sms_code is not None, "the server asked for an SMS code"
