@@ -14,6 +14,7 @@ Each test asserts what the client itself reports, plus the wire it produced. Cap
 | list devices / get one      | boto3                          | yes / yes   | yes / boto3         |
 | refresh with the device key | boto3 (its renew omits the key)| yes         | yes                 |
 | stale device key            | fails (no retry path)          | retries     | retries             |
+| USER_PASSWORD_AUTH + device | not run                        | yes         | not run             |
 
 On SQLite the pool is "User Opt-In" with TOTP that remembered devices replace; on PostgreSQL it is
 "Always" without MFA, so both policies meet every client and the Node runs stay four.
@@ -155,6 +156,41 @@ def test_amazon_cognito_identity_js(svc: Service) -> None:
     assert steps["get_device"]["result"]["data"]["Device"]["DeviceKey"] == device_key
     assert [w["op"] for w in steps["refresh"]["wire"]] == ["InitiateAuth"]  # REFRESH_TOKEN_AUTH
     assert steps["stale_device"]["result"]["mfaPrompts"] == (1 if cfg["optIn"] else 0)
+
+
+def test_identity_js_user_password_auth_with_its_device(svc: Service) -> None:
+    """identity-js with authenticationFlowType USER_PASSWORD_AUTH on a client that allows it:
+    the password in one InitiateAuth, the SDK confirms the new device, and the next sign-in
+    answers DEVICE_SRP_AUTH with the stored device (issue #7)."""
+    pool_id, _ = make_pool(svc, "always")
+    client_id = svc.admin().create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="pw",
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    make_user(svc, pool_id, "ijs-pw")
+    cfg = {
+        "endpoint": svc.url,
+        "poolId": pool_id,
+        "clientId": client_id,
+        "username": "ijs-pw",
+        "password": PASSWORD,
+    }
+    steps = run_node("password_identity_js.js", cfg)
+    assert steps["wrong_password"]["result"]["error"] == "NotAuthorizedException"
+    first = steps["first_sign_in"]
+    assert first["result"]["ok"], first
+    assert ops(first)[:2] == [("InitiateAuth", 200), ("ConfirmDevice", 200)]
+    assert first["wire"][0]["newDevice"] and first["deviceKey"]
+    device = steps["device_sign_in"]
+    assert device["result"]["ok"], device
+    assert ops(device) == [
+        ("InitiateAuth", "DEVICE_SRP_AUTH"),
+        ("RespondToAuthChallenge", "DEVICE_PASSWORD_VERIFIER"),
+        ("RespondToAuthChallenge", 200),
+    ]
+    assert device["wire"][0]["sentDevice"] == first["deviceKey"]
+    assert device["result"]["accessDeviceKey"] == first["deviceKey"]
 
 
 def test_amplify_v6(svc: Service) -> None:
