@@ -87,18 +87,21 @@ def test_bad_settings_and_wrong_kek_stop_the_start(tmp_path: Path) -> None:
     assert result.returncode == 2 and "does not open" in result.stderr
 
 
-def test_two_workers_share_state_and_the_log_holds_no_secrets(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_two_workers_share_state_and_the_log_holds_no_secrets(tmp_path: Path, backend: str) -> None:
     config = tmp_path / "devicesrp.toml"
     config.write_text(
         '[server]\ntrusted_proxies = ["127.0.0.1"]\n'
         f'[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\nsecret = "{ADMIN_SECRET}"\n'
         "[throttle]\naddress_per_second = 0\nclient_per_second = 0\n"
     )
-    db = f"sqlite:///{tmp_path / 'w.sqlite3'}"
+    db = fresh_database(backend, tmp_path)
     log = tmp_path / "serve.log"
     args = ["--db", db, "--config", str(config), "--workers", "2"]
     with serve_process(args, {"DEVICESRP_KEK": kek()}, log) as (url, _):
-        svc = Service(url, "sqlite", log)
+        svc = Service(url, backend, log)
         pool_id, client_id = make_pool(svc, "always")
         make_user(svc, pool_id)
         # fresh connections land on either worker; challenges and sessions live in the store

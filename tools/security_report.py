@@ -30,7 +30,7 @@ HTTP_APP = (
     "test_security_fuzz.py::test_generated_requests_in",
 )
 SERVE = ("test_http_", "test_client_service", "test_security_service", "test_security_fuzz")
-SERVE += ("test_security_crash", "test_security_soak")
+SERVE += ("test_security_crash", "test_security_soak", "test_security_serve_")
 
 
 def _backend(nodeid: str) -> str:
