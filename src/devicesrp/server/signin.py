@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+from collections.abc import Mapping
 
 from ..errors import AuthenticationError, InvalidParameterError, InvalidTimestampError
 from ..protocol import ChallengeContext, ClientResponse, Flow
@@ -117,15 +118,7 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
     if not valid_name(username):
         raise InvalidParameterDomainError("Invalid value for parameter USERNAME")
     a_pub = _srp_a(param(params, "SRP_A") or "")
-    _throttle(rt, pool, username)
-    user = find_user(rt, pool, username)
-    principal = principal_for(rt, pool, username, user)
-    # principal.names: as many candidates for an unknown name as for a user (same HMAC count).
-    check_secret_hash(
-        client, param(params, "SECRET_HASH", required=False), [username, *principal.names]
-    )
-    if user is not None and user.status == "RESET_REQUIRED":
-        raise PasswordResetRequiredError()
+    principal = _start_principal(rt, pool, client, params, username)
     context = ChallengeContext(
         Flow.USER_PASSWORD, pool.pool_id, client.client_id, principal.context_user
     )
@@ -155,6 +148,23 @@ def initiate_auth(rt: Runtime, request: InitiateAuthRequest) -> AuthOutcome:
     return AuthOutcome(challenge=ChallengeResult(Step.PASSWORD_VERIFIER, session, parameters))
 
 
+def _start_principal(
+    rt: Runtime, pool: PoolSettings, client: AppClient, params: Mapping[str, str | None], name: str
+) -> Principal:
+    """What both sign-in starts do with the name: throttle, look up, principal (fake for an
+    unknown name), SECRET_HASH, and the reset-required refusal."""
+    _throttle(rt, pool, name)
+    user = find_user(rt, pool, name)
+    principal = principal_for(rt, pool, name, user)
+    # principal.names: as many candidates for an unknown name as for a user (same HMAC count).
+    check_secret_hash(
+        client, param(params, "SECRET_HASH", required=False), [name, *principal.names]
+    )
+    if user is not None and user.status == "RESET_REQUIRED":
+        raise PasswordResetRequiredError()
+    return principal
+
+
 def _user_password_auth(
     rt: Runtime, pool: PoolSettings, client: AppClient, request: InitiateAuthRequest
 ) -> AuthOutcome:
@@ -165,14 +175,7 @@ def _user_password_auth(
     assert username is not None and password is not None
     if not valid_name(username):
         raise InvalidParameterDomainError("Invalid value for parameter USERNAME")
-    _throttle(rt, pool, username)
-    user = find_user(rt, pool, username)
-    principal = principal_for(rt, pool, username, user)
-    check_secret_hash(
-        client, param(params, "SECRET_HASH", required=False), [username, *principal.names]
-    )
-    if user is not None and user.status == "RESET_REQUIRED":
-        raise PasswordResetRequiredError()
+    principal = _start_principal(rt, pool, client, params, username)
     lock = LockTarget.of(principal)
     refuse_if_locked(rt, lock)
     # The same work for every name: the fake principal has a salt and verifier of the same form.
