@@ -56,7 +56,7 @@ from test_security_service import (
     respond,
 )
 
-# Debian's faketime package, multi-threaded flavour (the server runs operations in threads)
+# Debian's faketime package, multi-threaded flavour (uvicorn and the store use threads)
 LIBFAKETIME = next(
     iter(sorted(Path("/usr/lib").glob("*/faketime/libfaketimeMT.so.1"))),
     Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"),
