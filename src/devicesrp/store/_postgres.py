@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import ExecStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import (
@@ -132,8 +133,11 @@ class PostgresEngine:
         def run(sql: str, params: Sequence[object]) -> Result:
             try:
                 cur = conn.execute(_to_psycopg(sql), tuple(params))
-                rows = cur.fetchall() if cur.description is not None else []
-                return Result([tuple(r) for r in rows], cur.rowcount)
+                # the result's status, not cur.description: that builds a Column object per
+                # column on every call (a third of psycopg's Python time per statement)
+                result = cur.pgresult
+                rows = cur.fetchall() if result and result.status == ExecStatus.TUPLES_OK else []
+                return Result(rows, cur.rowcount)
             except psycopg.Error as exc:
                 raise _translate(exc) from None
 
