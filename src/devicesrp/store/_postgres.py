@@ -126,13 +126,14 @@ class PostgresEngine:
             # Reads run in autocommit: under READ COMMITTED each statement takes its own snapshot
             # anyway, and it saves the BEGIN and COMMIT round trips.
             conn.autocommit = not write
+            cur = conn.cursor()  # one per unit: a cursor per statement costs as much as its dump
         except psycopg.Error as exc:
             self._pool.putconn(conn)
             raise _translate(exc) from None
 
         def run(sql: str, params: Sequence[object]) -> Result:
             try:
-                cur = conn.execute(_to_psycopg(sql), tuple(params))
+                cur.execute(_to_psycopg(sql), tuple(params))
                 # the result's status, not cur.description: that builds a Column object per
                 # column on every call (a third of psycopg's Python time per statement)
                 result = cur.pgresult
