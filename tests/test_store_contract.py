@@ -126,6 +126,28 @@ def test_client_crud(store: SqlStore) -> None:
         store.update_client(t.client("client2"))
 
 
+def test_client_with_pool_is_one_read(store: SqlStore) -> None:
+    store.create_pool(t.pool())
+    store.create_pool(t.pool("eu-west-1_Other"))
+    store.create_client(t.client())
+    store.create_client(t.client("client2", "eu-west-1_Other"))
+    for client_id in ("client1", "client2"):
+        client = store.get_client(client_id)
+        assert client is not None
+        pool = store.get_pool(client.pool_id)
+        with store.statement_hook() as hook, store.transaction():
+            assert store.get_client_with_pool(client_id) == (client, pool)
+        assert hook.log == ["SELECT"]  # one statement for both
+    assert store.get_client_with_pool("nope") is None
+    changed = dataclasses.replace(t.pool(), settings={"x": 1}, modified_at=1_700_000_009.0)
+    store.update_pool(changed)
+    found = store.get_client_with_pool("client1")
+    assert found is not None and found[1] == changed
+    for bad in ("", "x" * 10_000, "a b", None):
+        with pytest.raises((InvalidParameterError, InvalidTypeError)):
+            store.get_client_with_pool(bad)  # type: ignore[arg-type]
+
+
 # -- users ----------------------------------------------------------------------------------------
 def test_user_create_get_update_delete(seeded: SqlStore) -> None:
     u = t.user(1)

@@ -87,14 +87,16 @@ class Runtime:
     def client(self, client_id: object) -> tuple[AppClient, PoolSettings]:
         if not isinstance(client_id, str) or not client_id or len(client_id) > 128:
             raise ResourceNotFoundError("User pool client does not exist.")
-        record: ClientRecord | None = None
+        found: tuple[ClientRecord, PoolRecord] | None = None
         try:
-            record = self.store.get_client(client_id)
+            # One read for both: the pool always exists (the client's foreign key).
+            found = self.store.get_client_with_pool(client_id)
         except ValueError:
-            record = None
-        if record is None:
+            found = None
+        if found is None:
             raise ResourceNotFoundError(f"User pool client {client_id} does not exist.")
-        pool = self.pool(record.pool_id)
+        record, pool_record = found
+        pool = settings_from_json(pool_record.pool_id, pool_record.settings)
         own = record.settings.get("tokens")
         tokens = None
         if isinstance(own, Mapping) and own:

@@ -21,6 +21,11 @@ _USER_COLS = (
 )
 
 
+_CLIENT_FIELDS = _CLIENT_COLS.split(", ")
+_CLIENT_JOINED = ", ".join("c." + c for c in _CLIENT_FIELDS)
+_POOL_JOINED = ", ".join("p." + c for c in _POOL_COLS.split(", "))
+
+
 def _pool(row: Row) -> PoolRecord:
     return PoolRecord(
         pool_id=str(row[0]),
@@ -165,6 +170,19 @@ class IdentityStore(SqlCore):
         with self._unit(write=False) as tx:
             row = tx.one(f"SELECT {_CLIENT_COLS} FROM clients WHERE client_id = ?", (client_id,))
         return None if row is None else _client(row)
+
+    def get_client_with_pool(self, client_id: str) -> tuple[ClientRecord, PoolRecord] | None:
+        ck.client_id("client_id", client_id)
+        with self._unit(write=False) as tx:
+            row = tx.one(
+                f"SELECT {_CLIENT_JOINED}, {_POOL_JOINED} FROM clients c"
+                " JOIN pools p ON p.pool_id = c.pool_id WHERE c.client_id = ?",
+                (client_id,),
+            )
+        if row is None:
+            return None
+        width = len(_CLIENT_FIELDS)
+        return _client(row[:width]), _pool(row[width:])
 
     def update_client(self, client: ClientRecord) -> None:
         need("client", client, ClientRecord)

@@ -80,6 +80,11 @@ class Store(Protocol):
 
     def get_client(self, client_id: str) -> ClientRecord | None: ...
 
+    def get_client_with_pool(self, client_id: str) -> tuple[ClientRecord, PoolRecord] | None:
+        """The app client and its pool in one read (what every request of a client needs);
+        ``None`` for an unknown client."""
+        ...
+
     def update_client(self, client: ClientRecord) -> None:
         """Replace name, secret, settings and modified_at."""
         ...
