@@ -149,6 +149,31 @@ def test_client_with_pool_is_one_read(store: SqlStore) -> None:
 
 
 # -- users ----------------------------------------------------------------------------------------
+def test_user_by_name_or_sub_is_both_lookups_in_one_statement(seeded: SqlStore) -> None:
+    u1, u2 = t.user(1), t.user(2)
+    # A user whose name is another user's sub: the two lookups then hit two rows.
+    u3 = dataclasses.replace(t.user(3), username_norm=u1.sub)
+    seeded.create_user(u3)
+    seeded.create_pool(t.pool("eu-west-1_Other"))
+    cases = [
+        ((POOL, u1.username_norm, "no-such-sub"), (u1, None)),
+        ((POOL, "nobody", u2.sub), (None, u2)),
+        ((POOL, u1.username_norm, u1.sub), (u1, u1)),
+        ((POOL, u1.username_norm, u2.sub), (u1, u2)),
+        ((POOL, u1.sub, u1.sub), (u3, u1)),
+        ((POOL, "nobody", "no-such-sub"), (None, None)),
+        (("eu-west-1_Other", u1.username_norm, u1.sub), (None, None)),
+    ]
+    for (pool_id, name, sub), expected in cases:
+        assert (seeded.get_user(pool_id, name), seeded.get_user_by_sub(pool_id, sub)) == expected
+        with seeded.statement_hook() as hook, seeded.transaction():
+            assert seeded.get_user_by_name_or_sub(pool_id, name, sub) == expected, (name, sub)
+        assert hook.log == ["SELECT"]
+    for args in [("bad pool", "a", "b"), (POOL, "a b", "b"), (POOL, "a", "é"), (POOL, "a", "")]:
+        with pytest.raises(InvalidParameterError):
+            seeded.get_user_by_name_or_sub(*args)
+
+
 def test_user_create_get_update_delete(seeded: SqlStore) -> None:
     u = t.user(1)
     assert seeded.get_user(POOL, u.username_norm) == u

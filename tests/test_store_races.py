@@ -315,13 +315,19 @@ def test_delete_client_racing_token_inserts_never_fails(store: SqlStore) -> None
                 assert store.get_refresh_token(t.refresh_token(100 * r + i, sub).token_hash) is None
 
 
-def test_read_modify_write_units_never_lose_an_update(store: SqlStore) -> None:
-    """20 units at once, each reading the user and writing back counter + 1: the count is 20."""
+@pytest.mark.parametrize("lookup", ["by_sub", "by_name_or_sub"])
+def test_read_modify_write_units_never_lose_an_update(store: SqlStore, lookup: str) -> None:
+    """20 units at once, each reading the user and writing back counter + 1: the count is 20
+    (the user read by sub, or by the sign-in's one lookup of name and sub)."""
     sub = t.user(1).sub
+    name = t.user(1).username_norm
 
     def bump(i: int) -> None:
         with store.transaction():
-            user = store.get_user_by_sub(t.POOL, sub)
+            if lookup == "by_sub":
+                user = store.get_user_by_sub(t.POOL, sub)
+            else:
+                user = store.get_user_by_name_or_sub(t.POOL, name, "no-such-sub")[0]
             assert user is not None
             counter = int(user.attributes.get("counter", 0))
             store.update_user(

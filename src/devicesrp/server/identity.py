@@ -56,9 +56,8 @@ def find_user(rt: Runtime, pool: PoolSettings, name: object) -> UserRecord | Non
     norm = full[:_MAX_NAME]
     # A sub is printable ASCII; any other name still runs the query, with a stand-in value.
     sub_probe = name if name.isascii() else hashlib.sha256(name.encode()).hexdigest()
-    # Both lookups always run, so the cost does not depend on which one hits.
-    by_name = rt.store.get_user(pool.pool_id, norm)
-    by_sub = rt.store.get_user_by_sub(pool.pool_id, sub_probe)
+    # Both lookups always run (one statement), so the cost does not depend on which one hits.
+    by_name, by_sub = rt.store.get_user_by_name_or_sub(pool.pool_id, norm, sub_probe)
     if by_name is not None and by_name.username_norm != full:
         by_name = None  # only a truncated form matched: not this name
     if by_name is None and by_sub is None:

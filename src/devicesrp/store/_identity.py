@@ -270,6 +270,30 @@ class IdentityStore(SqlCore):
             )
         return None if row is None else _user(row)
 
+    def get_user_by_name_or_sub(
+        self, pool_id: str, username_norm: str, sub: str
+    ) -> tuple[UserRecord | None, UserRecord | None]:
+        ck.pool_id("pool_id", pool_id)
+        ck.name("username_norm", username_norm)
+        ck.ident("sub", sub, 128)
+        # One statement, two index lookups (the (pool_id, username_norm) unique index and the
+        # (pool_id, sub) primary key): up to two rows, or one that matches both.
+        with self._unit(write=False) as tx:
+            rows = tx.rows(
+                f"SELECT {_USER_COLS} FROM users"
+                " WHERE pool_id = ? AND (username_norm = ? OR sub = ?)" + self._locking(tx),
+                (pool_id, username_norm, sub),
+            )
+        by_name: UserRecord | None = None
+        by_sub: UserRecord | None = None
+        for row in rows:
+            user = _user(row)
+            if user.username_norm == username_norm:
+                by_name = user
+            if user.sub == sub:
+                by_sub = user
+        return by_name, by_sub
+
     def list_users(
         self,
         pool_id: str,

@@ -109,6 +109,13 @@ class Store(Protocol):
         """Locks like ``get_user`` inside ``transaction()``."""
         ...
 
+    def get_user_by_name_or_sub(
+        self, pool_id: str, username_norm: str, sub: str
+    ) -> tuple[UserRecord | None, UserRecord | None]:
+        """``(get_user(pool_id, username_norm), get_user_by_sub(pool_id, sub))`` in one statement
+        (both lookups always run, whichever hits); locks what it finds like ``get_user``."""
+        ...
+
     def list_users(
         self,
         pool_id: str,
