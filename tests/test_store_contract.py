@@ -564,6 +564,20 @@ def test_a_refused_write_inside_a_unit_does_not_poison_it(seeded: SqlStore) -> N
     assert seeded.get_device(POOL, t.device_key(1)) is not None
 
 
+def test_token_insert_checks_its_parents_in_the_same_statement(seeded: SqlStore) -> None:
+    seeded.confirm_device(t.confirmation(1, SUB1))
+    with seeded.statement_hook() as hook, seeded.transaction():
+        seeded.insert_refresh_token(t.refresh_token(1, SUB1))
+    assert hook.log == ["INSERT"]
+    with seeded.statement_hook() as hook, seeded.transaction():
+        seeded.insert_refresh_token(t.refresh_token(2, SUB1, device=t.device_key(1)))
+    # PostgreSQL also holds the device (a concurrent forget waits, then revokes the token).
+    assert hook.log == (["INSERT", "SELECT"] if seeded.dialect == "postgresql" else ["INSERT"])
+    assert seeded.get_refresh_token(t.refresh_token(2, SUB1).token_hash) == t.refresh_token(
+        2, SUB1, device=t.device_key(1)
+    )
+
+
 def test_tokens_bind_a_client_of_the_users_pool(seeded: SqlStore) -> None:
     seeded.create_pool(t.pool("eu-west-1_Other"))
     seeded.create_client(t.client("foreign", "eu-west-1_Other"))

@@ -8,6 +8,7 @@ the ticket that lets pycognito take that step without a Session.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -212,7 +213,12 @@ def finish_with_tokens(
     token_device = state.device_key
     # The whole sign-in succeeded: the shared failure counter starts again.
     succeed_proof(rt, LockTarget(known=True, key=user_key(pool.pool_id, user.sub)))
-    with rt.store.transaction():
+    # The unit commits on a refusal (see .unit): should issuing the tokens refuse after the new
+    # device was recorded (a token record's checks raise InvalidParameterError), the savepoint
+    # takes the device back, so no key is kept that the client never got. Without a new device
+    # there is nothing to take back: the refresh token is the last write (a signing key the
+    # vault makes on first use may stay, as the vault's memory keeps it anyway).
+    with rt.store.transaction() if state.new_device else contextlib.nullcontext():
         if state.new_device:
             device_key = f"{pool.region}_{uuid.UUID(bytes=rt.random_bytes(16), version=4)}"
             group_key = "-" + rt.random_bytes(8).hex()

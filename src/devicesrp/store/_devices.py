@@ -21,6 +21,8 @@ _DEVICE_COLS = (
     "pool_id, device_key, user_sub, group_key, salt, verifier, name, remembered, confirmed,"
     " first_tracked_at, last_modified_at, last_authenticated_at, last_ip, sdk"
 )
+# The parents a refresh token needs, as the WHERE of a SELECT over ``clients c, users u``.
+_PARENTS_OF_REFRESH = "c.client_id = ? AND u.pool_id = ? AND u.sub = ? AND c.pool_id = u.pool_id"
 _REFRESH_COLS = (
     "token_hash, pool_id, client_id, user_sub, device_key, origin_jti, created_at, expires_at,"
     " revoked"
@@ -298,23 +300,14 @@ class DeviceStore(IdentityStore):
     # -- refresh tokens --------------------------------------------------------------------------
     def insert_refresh_token(self, token: RefreshTokenRecord) -> None:
         need("token", token, RefreshTokenRecord)
+        parents = (token.client_id, token.pool_id, token.user_sub)
         with self._unit(write=True) as tx:
-            parents = tx.one(
-                "SELECT 1 FROM clients c, users u WHERE c.client_id = ? AND u.pool_id = ?"
-                " AND u.sub = ? AND c.pool_id = u.pool_id" + self._share(),
-                (token.client_id, token.pool_id, token.user_sub),
-            )
-            if parents is None:
-                raise RecordNotFoundError("no such app client or user")
-            if token.device_key is not None and self.dialect == "postgresql":
-                # Hold the device until commit: a concurrent forget then revokes this token too.
-                tx.run(
-                    "SELECT 1 FROM devices WHERE pool_id = ? AND device_key = ? FOR KEY SHARE",
-                    (token.pool_id, token.device_key),
-                )
+            # The parent check is the INSERT's own SELECT: no row is inserted without the client
+            # and the user (held on PostgreSQL as the foreign-key checks would hold them).
             done = tx.run(
-                f"INSERT INTO refresh_tokens ({_REFRESH_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT DO NOTHING",
+                f"INSERT INTO refresh_tokens ({_REFRESH_COLS})"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM clients c, users u"
+                f" WHERE {_PARENTS_OF_REFRESH}{self._share()} ON CONFLICT DO NOTHING",
                 (
                     token.token_hash,
                     token.pool_id,
@@ -325,10 +318,21 @@ class DeviceStore(IdentityStore):
                     token.created_at,
                     token.expires_at,
                     int(token.revoked),
+                    *parents,
                 ),
             )
             if done.rowcount != 1:
-                raise RecordExistsError("the refresh token already exists")
+                # Nothing inserted: a missing parent, or the hash exists (only this path asks).
+                if tx.one(f"SELECT 1 FROM clients c, users u WHERE {_PARENTS_OF_REFRESH}", parents):
+                    raise RecordExistsError("the refresh token already exists")
+                raise RecordNotFoundError("no such app client or user")
+            if token.device_key is not None and self.dialect == "postgresql":
+                # Hold the device until commit (after the parents, the order every unit takes):
+                # a concurrent forget then waits, and its revocation sees this token.
+                tx.run(
+                    "SELECT 1 FROM devices WHERE pool_id = ? AND device_key = ? FOR KEY SHARE",
+                    (token.pool_id, token.device_key),
+                )
 
     def get_refresh_token(self, token_hash: bytes) -> RefreshTokenRecord | None:
         ck.blob("token_hash", token_hash, 16, 64)
