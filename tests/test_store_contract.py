@@ -430,6 +430,50 @@ def test_lockout_counts_locks_and_resets(store: SqlStore) -> None:
     assert store.get_lockout("user", "u2") is None  # the failed calls left nothing behind
 
 
+def test_reset_after_finding_no_counter_in_the_unit_runs_nothing(store: SqlStore) -> None:
+    """A unit that read a counter and found none has nothing to delete; once it counts a failure
+    (or a savepoint that may have removed the row rolls back) the reset deletes again. The
+    capped scope's running count stays exact throughout."""
+
+    def fail(key: str) -> None:
+        store.record_failure("unknown", key, now=100.0, lock_for=lambda n: 0.0, max_keys=10)
+
+    def census() -> int:
+        with store.transaction():
+            tx = store._current()
+            assert tx is not None
+            row = tx.one(
+                "SELECT failures FROM lockouts WHERE scope = 'unknown' AND lock_key = '# rows'"
+            )
+        return -1 if row is None else int(row[0])
+
+    fail("k0")
+    assert census() == 1
+    with store.statement_hook() as hook, store.transaction():
+        assert store.get_lockout("unknown", "k1") is None
+        store.reset_lockout("unknown", "k1")
+    assert hook.log == ["SELECT"]  # no DELETE
+    with store.statement_hook() as hook, store.transaction():
+        assert store.get_lockout("unknown", "k1") is None
+        fail("k1")  # counted after the read: the reset must delete it
+        store.reset_lockout("unknown", "k1")
+    assert "DELETE" in hook.log
+    assert store.get_lockout("unknown", "k1") is None and census() == 1
+    with store.transaction():
+        assert store.get_lockout("unknown", "k0") is not None
+        with pytest.raises(RuntimeError), store.transaction():
+            store.reset_lockout("unknown", "k0")
+            assert store.get_lockout("unknown", "k0") is None  # true only inside the savepoint
+            raise RuntimeError("undo")
+        assert store.get_lockout("unknown", "k0") is not None
+        store.reset_lockout("unknown", "k0")
+    assert store.get_lockout("unknown", "k0") is None and census() == 0
+    with store.statement_hook() as hook:  # outside a unit nothing is known: the reset deletes
+        assert store.get_lockout("unknown", "k2") is None
+        store.reset_lockout("unknown", "k2")
+    assert hook.log == ["DELETE"]
+
+
 def test_lockout_bounded_table_drops_oldest(store: SqlStore) -> None:
     for n in range(10):
         store.record_failure("unknown", f"h{n}", now=100.0 + n, lock_for=lambda n: 0.0, max_keys=4)

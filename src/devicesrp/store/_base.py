@@ -80,6 +80,9 @@ class Tx:
         self._hook = hook if write else None
         self.write = write
         self.depth = 0  # nested transaction() savepoints currently open
+        # Lockout counters this unit has read and found absent (and not written since): a reset
+        # of one of them has no row to delete. Forgotten when a savepoint rolls back.
+        self.absent_lockouts: set[tuple[str, str]] = set()
 
     def run(self, sql: str, params: Sequence[object] = ()) -> Result:
         result = self._run(sql, params)
@@ -163,6 +166,7 @@ class SqlCore:
         try:
             yield
         except BaseException:
+            outer.absent_lockouts.clear()  # what was read inside may no longer hold
             outer.run(f"ROLLBACK TO SAVEPOINT {name}")
             outer.run(f"RELEASE SAVEPOINT {name}")
             raise

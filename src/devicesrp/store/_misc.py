@@ -125,6 +125,8 @@ class SqlStore(DeviceStore):
                 " WHERE scope = ? AND lock_key = ?",
                 (scope, key),
             )
+            if row is None and tx.write:
+                tx.absent_lockouts.add((scope, key))
         return None if row is None else _lockout(scope, key, row)
 
     def record_failure(
@@ -146,6 +148,7 @@ class SqlStore(DeviceStore):
             if max_keys < 1:
                 raise InvalidParameterError("max_keys", "must be at least 1")
         with self._unit(write=True) as tx:
+            tx.absent_lockouts.discard((scope, key))
             # One upsert: the row lock it takes serialises concurrent failures on this key.
             row = tx.one(
                 "INSERT INTO lockouts (scope, lock_key, failures, locked_until, updated_at)"
@@ -213,6 +216,8 @@ class SqlStore(DeviceStore):
         ck.scope("scope", scope)
         ck.ident("key", key, 256)
         with self._unit(write=True) as tx:
+            if (scope, key) in tx.absent_lockouts:
+                return  # read in this unit and found absent: nothing to delete, nor to count
             done = tx.run("DELETE FROM lockouts WHERE scope = ? AND lock_key = ?", (scope, key))
             if done.rowcount:
                 tx.run(

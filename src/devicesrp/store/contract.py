@@ -255,7 +255,12 @@ class Store(Protocol):
         scope is a bounded table: adding a key beyond it drops the least recently updated keys."""
         ...
 
-    def reset_lockout(self, scope: str, key: str) -> None: ...
+    def reset_lockout(self, scope: str, key: str) -> None:
+        """Delete the counter. Inside a unit whose ``get_lockout`` of this counter found none
+        (and that has not counted a failure on it since), nothing is run: there is no row to
+        delete. On PostgreSQL a row another unit adds meanwhile is then kept, as if it came
+        after this unit."""
+        ...
 
     # -- wrapped keys ----------------------------------------------------------------------------
     def put_key(self, key: WrappedKeyRecord) -> None:
