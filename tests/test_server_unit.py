@@ -14,10 +14,22 @@ from devicesrp.errors import (
     InvalidParameterError,
     StoreCollisionError,
 )
+from devicesrp.server import grants
 from devicesrp.server.errors import NotAuthorizedError
+from devicesrp.server.flow import AuthOutcome
 from devicesrp.server.unit import in_one_unit
-from devicesrp.store import SqlStore, TicketRecord
-from test_server_harness import open_backend
+from devicesrp.store import RefreshTokenRecord, SqlStore, TicketRecord
+from devicesrp.store import testing as t
+from test_server_harness import (
+    PASSWORD,
+    POOL,
+    SignIn,
+    confirm_new_device,
+    device_login,
+    make_env,
+    open_backend,
+    password_login,
+)
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -117,3 +129,56 @@ def test_a_collision_runs_the_operation_again_from_the_start(store: SqlStore) ->
     assert in_one_unit(store, work) == "done"
     assert attempts == [1, 2]
     assert kept(store) == [2]  # the collided attempt left nothing
+
+
+# -- a sign-in's units ----------------------------------------------------------------------------
+def test_a_refusal_after_the_new_device_takes_the_device_back(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The token step records the NewDeviceMetadata key, then the tokens. Should the tokens be
+    refused after that (a token record's checks), the unit still commits its bookkeeping (the
+    spent challenge id), but not the key: the client never got it."""
+    env = make_env(store)
+    env.idp.admin_create_user(POOL, "alice", PASSWORD)
+    assert password_login(env, "alice").new_device is not None  # this pool issues a key
+
+    def refused(*args: object, **kwargs: object) -> RefreshTokenRecord:
+        raise InvalidParameterError("expires_at", "must be finite epoch seconds in 0..1e11")
+
+    before = t.dump(store)
+    monkeypatch.setattr(grants, "RefreshTokenRecord", refused)
+    with pytest.raises(InvalidParameterError):
+        password_login(env, "alice")
+    after = t.dump(store)
+    assert after["devices"] == before["devices"]  # the new key was taken back
+    assert len(after["consumed"]) > len(before["consumed"])  # the refusal's unit committed
+
+
+def test_a_remembered_device_sign_in_runs_few_statements(store: SqlStore) -> None:
+    """InitiateAuth, PASSWORD_VERIFIER, DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER: the client and
+    its pool in one read, the user's two lookups in one statement, the token's parent check in
+    its INSERT, no savepoint and no lockout DELETE when the unit found no counter."""
+    env = make_env(store)
+    env.idp.admin_create_user(POOL, "alice", PASSWORD)
+    device = confirm_new_device(env, password_login(env, "alice"))
+    device_login(env, "alice", device)  # warm: the key vault has loaded its keys
+    s = SignIn(env, "alice")
+    logs: list[list[str]] = []
+
+    def step(call: Callable[[], object]) -> object:
+        with store.statement_hook() as hook:
+            out = call()
+        logs.append(hook.log)
+        return out
+
+    step(s.initiate)
+    step(lambda: s.respond(s.proof(device_key=device.key)))
+    step(lambda: s.respond(s.device_srp_auth(device)))
+    out = step(lambda: s.respond(s.device_proof(device)))
+    assert isinstance(out, AuthOutcome) and out.result is not None
+    assert logs[0] == ["SELECT", "SELECT"]  # client with pool; the user by name or sub
+    assert all("SAVEPOINT" not in log for log in logs), logs
+    assert logs[3].count("DELETE") == 1, logs[3]  # the device-proof ticket, not the lockout
+    # 40 statements with BEGIN/COMMIT on SQLite before (32 in units), 28 after (20 in units).
+    budget = 20 if store.dialect == "sqlite" else 21  # PostgreSQL also holds the device
+    assert sum(len(log) for log in logs) <= budget, logs
