@@ -23,9 +23,10 @@ The contract (``Store`` in ``contract.py``; records in ``records.py``):
   ``confirm_device`` (a conditional ``UPDATE ... WHERE confirmed = 0``, else an insert that does
   nothing on conflict, else a comparison: identical retry -> ``ALREADY_CONFIRMED``, other verifier
   -> ``DeviceKeyConflictError``, the stored verifier never overwritten).
-- Inside ``transaction()``, ``get_user``, ``get_user_by_sub`` and ``count_remembered_devices``
-  hold the user until the unit ends, so read-modify-write of a user and count-then-decide for the
-  remembered-device cap cannot be raced (SQLite: its single write lock; PostgreSQL: a row lock).
+- Inside ``transaction()``, ``get_user``, ``get_user_by_sub``, ``get_user_by_name_or_sub`` and
+  ``count_remembered_devices`` hold the user until the unit ends, so read-modify-write of a user
+  and count-then-decide for the remembered-device cap cannot be raced (SQLite: its single write
+  lock; PostgreSQL: a row lock).
 - The store never reads the clock or draws randomness: ``now`` and ids are arguments.
 
 SQLite: WAL, ``synchronous=FULL``, ``BEGIN IMMEDIATE`` for every write, a busy timeout so other
