@@ -437,24 +437,15 @@ def floor_server(workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]
     from clients.harness import free_port
 
     port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "test_bench_service:floor_app",
-        "--factory",
-        "--app-dir",
-        str(HERE),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    # the same uvicorn transport as `devicesrp serve` (h11, TCP_NODELAY on every connection),
+    # which uvicorn's command line cannot select
+    launch = (
+        "import sys, uvicorn; sys.path.insert(0, sys.argv[1]); uvicorn.run("
+        "'test_bench_service:floor_app', factory=True, host='127.0.0.1', port=int(sys.argv[2]),"
+        " workers=int(sys.argv[3]), log_level='warning', access_log=False,"
+        " http='devicesrp.http.nodelay:NoDelayH11Protocol')"
+    )
+    cmd = [sys.executable, "-c", launch, str(HERE), str(port), str(workers)]
     proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -126,6 +126,38 @@ def test_two_workers_share_state_and_the_log_holds_no_secrets(tmp_path: Path, ba
     assert not [s for s in secrets_seen if s in text]
 
 
+def test_two_workers_answer_keep_alive_requests_without_a_delayed_ack_stall(tmp_path: Path) -> None:
+    """With --workers > 1 uvicorn's own listening socket left Nagle's algorithm on: each
+    response's body (its second write) waited for the client's delayed ACK, >= 40 ms on Linux, on
+    every request of a kept-alive connection. The bound sits far from both (about 1 ms here)."""
+    import http.client
+    import statistics
+
+    db = f"sqlite:///{tmp_path / 'nodelay.sqlite3'}"
+    with serve_process(
+        ["--db", db, "--workers", "2"], {"DEVICESRP_KEK": kek()}, tmp_path / "s.log"
+    ) as (
+        url,
+        _,
+    ):
+        host, port = url.split("//")[1].split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSCognitoIdentityProviderService.ListDevices",
+        }
+        took = []
+        for _ in range(21):
+            start = time.perf_counter()
+            conn.request("POST", "/", body=b"{}", headers=headers)
+            reply = conn.getresponse()
+            reply.read()
+            assert reply.status == 400  # no AccessToken: refused, on the same connection
+            took.append(time.perf_counter() - start)
+        conn.close()
+    assert statistics.median(took[1:]) < 0.030, took
+
+
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization

@@ -115,6 +115,7 @@ def serve(config_path: str | None, overrides: Mapping[str, Any]) -> int:
         access_log=False,  # ours is in devicesrp.http.access, without bodies or headers
         proxy_headers=False,  # X-Forwarded-For is judged by the trusted_proxies setting
         server_header=False,
+        http="devicesrp.http.nodelay:NoDelayH11Protocol",  # no 40 ms stalls with --workers > 1
         # Browser and Node SDKs keep connections open while they do their SRP math in-line (a
         # 1024-bit `a` can block a busy Node for seconds): uvicorn's 5 s default closed sockets
         # they were about to reuse (UND_ERR_SOCKET). 75 s is what common load balancers use.
