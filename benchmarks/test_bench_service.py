@@ -37,7 +37,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 TARGET = "AWSCognitoIdentityProviderService."
 CONCURRENCY = (1, 8, 32)
-SIGN_INS = {1: 8, 8: 32, 32: 64}
+SIGN_INS = {1: 40, 8: 160, 32: 320}  # per concurrency, split over two A B rounds
 
 
 # -- the load generator (runs in its own process) ---------------------------------------------
