@@ -485,11 +485,15 @@ def test_service_sign_in_load(benchmark: Any, tmp_path: Path) -> None:
     # knobs for a quicker or different run: which backends, and operations on the event loop
     wanted = os.environ.get("DEVICESRP_BENCH_BACKENDS")
     backends = [b for b in backends if not wanted or b in wanted.split(",")]
-    # the service's default runs operations on the event loop; "1" measures the thread pool
-    threaded = os.environ.get("DEVICESRP_BENCH_THREADED", "0") == "1"
+    # unset: the service's default (threads over PostgreSQL, the event loop over SQLite);
+    # "1" / "0": threads / the event loop on both
+    choice = os.environ.get("DEVICESRP_BENCH_THREADED", "")
+    threaded = {"1": True, "0": False}.get(choice)
+    handlers = "" if threaded is None else f"threaded_handlers = {str(threaded).lower()}\n"
+    name = {None: "service", True: "service-threads", False: "service-loop"}[threaded]
     config = tmp_path / "bench.toml"
     config.write_text(
-        f"[server]\naccess_log = true\nthreaded_handlers = {str(threaded).lower()}\n"
+        f"[server]\naccess_log = true\n{handlers}"
         "[throttle]\naddress_per_second = 0\n"
         f'client_per_second = 0\n[[admin_keys]]\nkey_id = "{ADMIN_KEY_ID}"\n'
         f'secret = "{ADMIN_SECRET}"\n'
@@ -536,11 +540,11 @@ def test_service_sign_in_load(benchmark: Any, tmp_path: Path) -> None:
                             "non_engine_over_floor": round(non_engine / bare["server_cpu_ms"], 3),
                         }
                         # a late failure keeps what was measured
-                        save("service-threaded" if threaded else "service", results)
+                        save(name, results)
             finally:
                 floor.terminate()
                 floor.wait(timeout=15)
-    path = save("service-threaded" if threaded else "service", results)
+    path = save(name, results)
     lines = [f"service load (same-run ratios; details in {path})"]
     for key, r in results.items():
         if isinstance(r, dict) and "devicesrp" in r:

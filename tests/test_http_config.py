@@ -72,6 +72,22 @@ def test_secrets_stay_out_of_repr_and_banner(tmp_path: Path) -> None:
     assert redact_url(config.db) == "postgresql://svc:***@db.internal:5432/idp"
 
 
+def test_operations_run_in_threads_over_postgresql_and_on_the_loop_over_sqlite(
+    tmp_path: Path,
+) -> None:
+    assert load_config().handler_threads is False  # the embedded SQLite default
+    assert load_config(overrides={"db": "sqlite:////tmp/x.sqlite3"}).handler_threads is False
+    for url in ("postgresql://u@h/db", "postgres://u@h/db"):
+        assert load_config(overrides={"db": url}).handler_threads is True
+    # the setting, when given, wins either way
+    pg = "[server]\ndb = 'postgresql://u@h/db'\nthreaded_handlers = false\n"
+    assert load_config(write(tmp_path, pg)).handler_threads is False
+    lite = "[server]\nthreaded_handlers = true\n"
+    assert load_config(write(tmp_path, lite)).handler_threads is True
+    with pytest.raises(InvalidParameterError):
+        load_config(write(tmp_path, "[server]\nthreaded_handlers = 'auto'\n"))
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [

@@ -92,10 +92,10 @@ class Service:
         self.addresses = ClientAddress(config.trusted_proxies)
         self.sigv4 = SigV4Verifier(config.admin_keys, config.region, consume_once=consume_once)
         # as many operation threads as the store has connections (open_store's default pool);
-        # only with threaded_handlers: by default operations run on the event loop
+        # None: operations run on the event loop (config.handler_threads says which)
         self.handlers = (
             ThreadPoolExecutor(HANDLER_THREADS, thread_name_prefix="devicesrp-op")
-            if config.threaded_handlers
+            if config.handler_threads
             else None
         )
         self.throttle = Throttle(
@@ -175,10 +175,7 @@ class Service:
         agent = request.headers.get("user-agent", "")[:256]
         call = Call(op.name, params, source, now, key_id, agent)
         if self.handlers is None:
-            # One operation at a time per worker, no thread hop. Measured (2-core machine, both
-            # databases): less CPU per sign-in and more sign-ins per second than 10 threads, which
-            # only contend for the GIL and the database's write lock.
-            return op.handler(call)
+            return op.handler(call)  # one operation at a time per worker, no thread hop
         # a plain executor: about half the CPU per hop of anyio's to_thread (no cancel scope or
         # capacity limiter), which a sign-in pays four times
         return await asyncio.get_running_loop().run_in_executor(self.handlers, op.handler, call)
