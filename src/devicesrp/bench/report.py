@@ -244,7 +244,7 @@ def markdown(results: Results, where: Machine, charts: list[str]) -> str:
 def summary(results: Results, where: Machine, link: str) -> str:
     """The README's block: the machine, the main table, the headline figures, the link."""
     out = [
-        f"Latest run: {where.line()}. The machine was shared with other work while measuring;",
+        f"Latest run: {where.line()}. It is a shared virtual machine (noisy neighbours):",
         "every figure is a same-run ratio (round-robin, CPU time, medians), lower is faster.",
         "",
         "Full device handshake (client + server math, 3072-bit group), against its peers:",
