@@ -24,8 +24,7 @@ from ..protocol import VerifierRecord
 from ..srp.cognito import pool_name
 from ..srp.encoding import pad_bytes
 from ..srp.groups import COGNITO_GROUP
-from ..store._identity import _user as decode_user_row
-from ..store.records import UserRecord
+from ..store import UserRecord, user_from_row
 from .config import PoolSettings, UsernameMode
 from .lockout import name_key, user_key
 from .runtime import Runtime
@@ -92,7 +91,7 @@ def _decoy(pool_id: str, name: str) -> UserRecord:
     bytes; ``marshal.loads`` makes the stand-in's the same way (a constant tuple left a hit
     ~2 us, 0.5%, dearer than a miss)."""
     row = marshal.loads(_DECOY_ROW)  # noqa: S302 - our own constant, not outside input
-    return decode_user_row((pool_id, row[0], name, name, None, *row[1:]))
+    return user_from_row((pool_id, row[0], name, name, None, *row[1:]))
 
 
 #: What :func:`principal_for` builds a user principal from for an unknown name, so that both

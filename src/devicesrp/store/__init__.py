@@ -45,6 +45,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import InvalidParameterError, InvalidTypeError
 from ._base import StatementHook
+from ._identity import user_from_row
 from ._misc import SqlStore
 from .contract import MAX_DEVICE_PAGE, MAX_USER_PAGE, Store
 from .records import (
@@ -82,6 +83,7 @@ __all__ = [
     "WrappedKeyRecord",
     "open_store",
     "sqlite_path",
+    "user_from_row",
 ]
 
 

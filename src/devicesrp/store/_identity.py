@@ -48,7 +48,8 @@ def _client(row: Row) -> ClientRecord:
     )
 
 
-def _user(row: Row) -> UserRecord:
+def user_from_row(row: Row) -> UserRecord:
+    """A ``users`` row (``_USER_COLS`` order) as a record, with every check a read runs."""
     return UserRecord(
         pool_id=str(row[0]),
         sub=str(row[1]),
@@ -258,7 +259,7 @@ class IdentityStore(SqlCore):
                 + self._locking(tx),
                 (pool_id, username_norm),
             )
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     def get_user_by_sub(self, pool_id: str, sub: str) -> UserRecord | None:
         ck.pool_id("pool_id", pool_id)
@@ -268,7 +269,7 @@ class IdentityStore(SqlCore):
                 f"SELECT {_USER_COLS} FROM users WHERE pool_id = ? AND sub = ?" + self._locking(tx),
                 (pool_id, sub),
             )
-        return None if row is None else _user(row)
+        return None if row is None else user_from_row(row)
 
     def get_user_by_name_or_sub(
         self, pool_id: str, username_norm: str, sub: str
@@ -287,7 +288,7 @@ class IdentityStore(SqlCore):
         by_name: UserRecord | None = None
         by_sub: UserRecord | None = None
         for row in rows:
-            user = _user(row)
+            user = user_from_row(row)
             if user.username_norm == username_norm:
                 by_name = user
             if user.sub == sub:
@@ -331,7 +332,7 @@ class IdentityStore(SqlCore):
                 f" ORDER BY username_norm LIMIT {size + 1}",
                 params,
             )
-        users = [_user(r) for r in rows[:size]]
+        users = [user_from_row(r) for r in rows[:size]]
         more = len(rows) > size
         token = _paging.encode("users", [users[-1].username_norm]) if more else None
         return Page(tuple(users), token)
