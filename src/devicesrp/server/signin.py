@@ -30,7 +30,7 @@ from ..protocol import ChallengeContext, ClientResponse, Flow
 from ..protocol.sealed import open_challenge
 from ..srp.cognito import compute_verifier, compute_x, parse_client_public
 from ..srp.encoding import pad_bytes, to_hex
-from ..store.records import TicketRecord
+from ..store.records import TicketRecord, UserRecord
 from .config import AppClient, PoolSettings
 from .decision import Step
 from .errors import (
@@ -183,13 +183,7 @@ def _user_password_auth(
     x = compute_x(record.salt.hex(), record.realm, record.identity, password)
     if not hmac.compare_digest(compute_verifier(x), record.verifier):
         raise fail_proof(rt, lock)
-    if principal.user is None:  # cannot happen: nobody knows a fake verifier's password
-        raise fail_proof(rt, lock)
-    user = principal.user
-    if user.status == "UNCONFIRMED":
-        raise UserNotConfirmedError()
-    if not user.enabled:
-        raise NotAuthorizedError("User is disabled.")
+    user = _proven_user(rt, principal, lock)
     device_key = param(params, "DEVICE_KEY", required=False)
     presented, _ = device_state(rt, pool, user, device_key)
     outcome = after_first_factor(
@@ -206,6 +200,18 @@ def _user_password_auth(
     if outcome is None:
         raise device_does_not_exist()  # the client starts again without the device
     return outcome
+
+
+def _proven_user(rt: Runtime, principal: Principal, lock: LockTarget) -> UserRecord:
+    """The user behind a proven first factor, if that user may sign in."""
+    if principal.user is None:  # cannot happen: nobody can prove a fake verifier
+        raise fail_proof(rt, lock)
+    user = principal.user
+    if user.status == "UNCONFIRMED":
+        raise UserNotConfirmedError()
+    if not user.enabled:
+        raise NotAuthorizedError("User is disabled.")
+    return user
 
 
 def _throttle(rt: Runtime, pool: PoolSettings, username: str) -> None:
@@ -322,13 +328,7 @@ def password_verifier(rt: Runtime, request: RespondRequest) -> AuthOutcome:
         raise InvalidParameterDomainError(_TIMESTAMP_MESSAGE) from None
     except AuthenticationError:
         raise fail_proof(rt, lock) from None
-    if principal.user is None:  # cannot happen: nobody can prove a fake verifier
-        raise fail_proof(rt, lock)
-    user = principal.user
-    if user.status == "UNCONFIRMED":
-        raise UserNotConfirmedError()
-    if not user.enabled:
-        raise NotAuthorizedError("User is disabled.")
+    user = _proven_user(rt, principal, lock)
     if sent_device is ABSENT:
         device_key = _device_from_session(rt, request, block)
     else:
