@@ -37,6 +37,7 @@ from devicesrp.client import (
     StoreKey,
 )
 from devicesrp.errors import AuthenticationError, ChallengeNotHandledError, ServiceError
+from test_http_service import make_user
 
 PASSWORD = "Corr3ct-Horse!"
 
@@ -96,18 +97,6 @@ def make_pool(
         UserPoolId=pool_id, ClientName="app", GenerateSecret=secret
     )["UserPoolClient"]
     return pool_id, created["ClientId"], created.get("ClientSecret")
-
-
-def make_user(svc: Service, pool_id: str, name: str = "alice", *, permanent: bool = True) -> str:
-    admin = svc.admin()
-    admin.admin_create_user(
-        UserPoolId=pool_id, Username=name, TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
-    )
-    if permanent:
-        admin.admin_set_user_password(
-            UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True
-        )
-    return name
 
 
 def client_for(svc: Service, pool_id: str, client_id: str, **kwargs: Any) -> Client:
@@ -567,16 +556,7 @@ def test_sms_mfa_code_from_the_outbox_then_replaced_by_the_device(svc: Service) 
         SmsMfaConfiguration={"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::0:role/sns"}},
         MfaConfiguration="ON",
     )
-    admin.admin_create_user(
-        UserPoolId=pool_id,
-        Username="sam",
-        TemporaryPassword=PASSWORD,
-        UserAttributes=[{"Name": "phone_number", "Value": "+15555550100"}],
-        MessageAction="SUPPRESS",
-    )
-    admin.admin_set_user_password(
-        UserPoolId=pool_id, Username="sam", Password=PASSWORD, Permanent=True
-    )
+    make_user(svc, pool_id, "sam", phone="+15555550100")
     admin.admin_set_user_mfa_preference(
         UserPoolId=pool_id, Username="sam", SMSMfaSettings={"Enabled": True, "PreferredMfa": True}
     )

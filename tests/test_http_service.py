@@ -59,14 +59,28 @@ def make_pool(
     return pool_id, client_id
 
 
-def make_user(svc: Service, pool_id: str, name: str = "alice") -> str:
+def make_user(
+    svc: Service,
+    pool_id: str,
+    name: str = "alice",
+    *,
+    permanent: bool = True,
+    phone: str | None = None,
+) -> str:
+    """A user with PASSWORD (permanent unless asked otherwise), and a phone number if given."""
     admin = svc.admin()
+    attributes = [] if phone is None else [{"Name": "phone_number", "Value": phone}]
     admin.admin_create_user(
-        UserPoolId=pool_id, Username=name, TemporaryPassword=PASSWORD, MessageAction="SUPPRESS"
+        UserPoolId=pool_id,
+        Username=name,
+        TemporaryPassword=PASSWORD,
+        UserAttributes=attributes,
+        MessageAction="SUPPRESS",
     )
-    admin.admin_set_user_password(
-        UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True
-    )
+    if permanent:
+        admin.admin_set_user_password(
+            UserPoolId=pool_id, Username=name, Password=PASSWORD, Permanent=True
+        )
     return name
 
 
@@ -413,15 +427,7 @@ def test_sms_mfa_through_the_outbox_then_skipped_by_the_device(svc: Service) -> 
         SmsMfaConfiguration={"SmsConfiguration": {"SnsCallerArn": "arn:aws:iam::0:role/sns"}},
         MfaConfiguration="ON",
     )
-    admin.admin_create_user(
-        UserPoolId=pool_id,
-        Username="sam",
-        TemporaryPassword=PASSWORD,
-        UserAttributes=[{"Name": "phone_number", "Value": "+15555550100"}],
-    )
-    admin.admin_set_user_password(
-        UserPoolId=pool_id, Username="sam", Password=PASSWORD, Permanent=True
-    )
+    make_user(svc, pool_id, "sam", phone="+15555550100")
     admin.admin_set_user_mfa_preference(
         UserPoolId=pool_id, Username="sam", SMSMfaSettings={"Enabled": True, "PreferredMfa": True}
     )
@@ -574,16 +580,7 @@ def test_select_mfa_type_when_two_factors_and_no_preference(svc: Service) -> Non
         SoftwareTokenMfaConfiguration={"Enabled": True},
         MfaConfiguration="OPTIONAL",
     )
-    admin.admin_create_user(
-        UserPoolId=pool_id,
-        Username="max",
-        TemporaryPassword=PASSWORD,
-        UserAttributes=[{"Name": "phone_number", "Value": "+15555550101"}],
-        MessageAction="SUPPRESS",
-    )
-    admin.admin_set_user_password(
-        UserPoolId=pool_id, Username="max", Password=PASSWORD, Permanent=True
-    )
+    make_user(svc, pool_id, "max", phone="+15555550101")
     access = sign_in(cognito, pool_id, client_id, "max", PASSWORD).tokens["AccessToken"]
     totp = Totp(cognito.associate_software_token(AccessToken=access)["SecretCode"])
     verified = cognito.verify_software_token(AccessToken=access, UserCode=totp.code())
