@@ -8,24 +8,14 @@
 //   device: {deviceKey, deviceGroupKey, randomPassword}}.
 'use strict';
 
-const path = require('path');
-const { recordFetch, MemoryStorage, readConfig } = require('./story_common.js');
+const { identityJsSetup } = require('./identity_js_common.js');
 
-const lib = require(path.resolve(__dirname, '..', '..', 'node_modules', 'amazon-cognito-identity-js'));
-const { CognitoUserPool, CognitoUser, AuthenticationDetails } = lib;
-
-const cfg = readConfig();
-const wire = [];
-recordFetch(wire);
-const storage = new MemoryStorage();
-const prefix = `CognitoIdentityServiceProvider.${cfg.clientId}.${cfg.username}`;
+const { lib, cfg, wire, storage, pool, prefix } = identityJsSetup();
+const { CognitoUser, AuthenticationDetails } = lib;
 const NAMES = { deviceKey: 'deviceKey', deviceGroupKey: 'deviceGroupKey', randomPassword: 'randomPasswordKey' };
 if (cfg.device) {
   for (const [field, key] of Object.entries(NAMES)) storage.setItem(`${prefix}.${key}`, cfg.device[field]);
 }
-const pool = new CognitoUserPool({
-  UserPoolId: cfg.poolId, ClientId: cfg.clientId, endpoint: `${cfg.endpoint}/`, Storage: storage,
-});
 const user = new CognitoUser({ Username: cfg.username, Pool: pool, Storage: storage });
 
 function signIn() {

@@ -5,20 +5,10 @@
 // username, password}. Output: one JSON line describing what the client saw at each step.
 'use strict';
 
-const path = require('path');
-const { recordFetch, MemoryStorage, readConfig } = require('./story_common.js');
+const { identityJsSetup } = require('./identity_js_common.js');
 
-const lib = require(path.resolve(__dirname, '..', '..', 'node_modules', 'amazon-cognito-identity-js'));
-const { CognitoUserPool, CognitoUser, AuthenticationDetails } = lib;
-
-const cfg = readConfig();
-const wire = [];
-recordFetch(wire);
-const storage = new MemoryStorage();
-const pool = new CognitoUserPool({
-  UserPoolId: cfg.poolId, ClientId: cfg.clientId, endpoint: `${cfg.endpoint}/`, Storage: storage,
-});
-const prefix = `CognitoIdentityServiceProvider.${cfg.clientId}.${cfg.username}`;
+const { lib, cfg, wire, storage, pool, prefix } = identityJsSetup();
+const { CognitoUser, AuthenticationDetails } = lib;
 
 function signIn(password) {
   const user = new CognitoUser({ Username: cfg.username, Pool: pool, Storage: storage });

@@ -3,21 +3,12 @@
 // password, totpSecret?}. Output: one JSON line describing what the client saw at each step.
 'use strict';
 
-const path = require('path');
-const { recordFetch, MemoryStorage, totpCoder, readConfig } = require('./story_common.js');
+const { totpCoder } = require('./story_common.js');
+const { identityJsSetup } = require('./identity_js_common.js');
 
-const lib = require(path.resolve(__dirname, '..', '..', 'node_modules', 'amazon-cognito-identity-js'));
-const { CognitoUserPool, CognitoUser, AuthenticationDetails } = lib;
-
-const cfg = readConfig();
-const wire = [];
-recordFetch(wire);
-const storage = new MemoryStorage();
-const pool = new CognitoUserPool({
-  UserPoolId: cfg.poolId, ClientId: cfg.clientId, endpoint: `${cfg.endpoint}/`, Storage: storage,
-});
+const { lib, cfg, wire, storage, pool, prefix } = identityJsSetup();
+const { CognitoUser, AuthenticationDetails } = lib;
 const nextCode = cfg.totpSecret ? totpCoder(cfg.totpSecret, cfg.totpLastStep || 0) : null;
-const prefix = `CognitoIdentityServiceProvider.${cfg.clientId}.${cfg.username}`;
 
 function newUser() {
   return new CognitoUser({ Username: cfg.username, Pool: pool, Storage: storage });
