@@ -3,6 +3,7 @@ or a refusal commits everything the operation wrote; a store fault or a bug comm
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from devicesrp.server.unit import in_one_unit
 from devicesrp.store import RefreshTokenRecord, SqlStore, TicketRecord
 from devicesrp.store import testing as t
 from test_server_harness import (
+    CLIENT,
     PASSWORD,
     POOL,
     SignIn,
@@ -182,3 +184,25 @@ def test_a_remembered_device_sign_in_runs_few_statements(store: SqlStore) -> Non
     # 40 statements with BEGIN/COMMIT on SQLite before (32 in units), 28 after (20 in units).
     budget = 20 if store.dialect == "sqlite" else 21  # PostgreSQL also holds the device
     assert sum(len(log) for log in logs) <= budget, logs
+
+
+def test_decoded_clients_and_key_views_are_reused_until_the_stored_values_change(
+    store: SqlStore,
+) -> None:
+    """Each request reads its app client and pool again (no TTL): only the decoding, and the
+    engine, sealer and issuer built over the loaded keys, are reused while nothing changed."""
+    env = make_env(store)
+    client, pool = first = env.rt.client(CLIENT)
+    assert env.rt.client(CLIENT) is first
+    assert env.rt.engine(pool) is env.rt.engine(pool)
+    assert env.rt.sealer() is env.rt.sealer()
+    assert env.rt.issuer(POOL) is env.rt.issuer(POOL)
+    env.idp.update_pool(dataclasses.replace(env.settings(), challenge_seconds=600))
+    _, updated = env.rt.client(CLIENT)  # the very next request sees the update
+    assert (pool.challenge_seconds, updated.challenge_seconds) == (180, 600)
+    assert env.rt.engine(updated).challenge_lifetime == 600
+    assert env.rt.engine(pool).challenge_lifetime == 180
+    sealer, issuer = env.rt.sealer(), env.rt.issuer(POOL)
+    env.idp.rotate_keys()
+    assert env.rt.sealer() is not sealer and env.rt.issuer(POOL) is not issuer
+    assert env.rt.client(CLIENT)[0] == client

@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..protocol import ServerEngine
 from ..protocol.server import DEFAULT_TIMESTAMP_SKEW
@@ -39,6 +39,9 @@ from .vault import KeyVault
 
 __all__ = ["Runtime", "live_runtime", "settings_from_json", "settings_to_json"]
 
+T = TypeVar("T")
+_MEMO_LIMIT = 4096  # engines, sealers, issuers and decoded app clients kept per process
+
 
 def _system_clock() -> float:
     return time.time()
@@ -59,6 +62,10 @@ class Runtime:
     unknown_name_table_size: int = 100_000
     timestamp_skew: int = DEFAULT_TIMESTAMP_SKEW
     vault: KeyVault = field(init=False, repr=False)
+    # What each request would otherwise build again, with the object it was built from.
+    _memo: dict[tuple[object, ...], tuple[object, Any]] = field(
+        init=False, repr=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.vault = KeyVault(
@@ -69,6 +76,19 @@ class Runtime:
 
     def now(self) -> float:
         return self.clock()
+
+    def _remembered(self, key: tuple[object, ...], source: object, build: Callable[[], T]) -> T:
+        """``build()`` once per ``source`` object (a key set, a fetched record pair): the same
+        value while ``key`` maps to that very object; bounded by ``_MEMO_LIMIT`` entries."""
+        cached = self._memo.get(key)
+        if cached is not None and cached[0] is source:
+            value: T = cached[1]
+            return value
+        value = build()
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = (source, value)
+        return value
 
     def now_int(self) -> int:
         return int(self.clock())
@@ -95,24 +115,8 @@ class Runtime:
             found = None
         if found is None:
             raise ResourceNotFoundError(f"User pool client {client_id} does not exist.")
-        record, pool_record = found
-        pool = settings_from_json(pool_record.pool_id, pool_record.settings)
-        own = record.settings.get("tokens")
-        tokens = None
-        if isinstance(own, Mapping) and own:
-            # the client's own lifetimes over the pool's: operations for this client see them
-            tokens = dataclasses.replace(pool.tokens, **{k: int(v) for k, v in own.items()})
-            pool = dataclasses.replace(pool, tokens=tokens)
-        flows = record.settings.get("auth_flows")
-        client = AppClient(
-            record.client_id,
-            record.pool_id,
-            record.secret,
-            record.name,
-            tokens,
-            tuple(str(f) for f in flows) if isinstance(flows, list) else None,
-        )
-        return client, pool
+        pair = found  # the store hands back the same pair while the stored rows are unchanged
+        return self._remembered(("client", client_id), pair, lambda: _client_view(*pair))
 
     def save_pool(self, settings: PoolSettings, name: str, *, create: bool) -> None:
         now = self.now()
@@ -124,22 +128,52 @@ class Runtime:
 
     # -- keys -------------------------------------------------------------------------------------
     def engine(self, pool: PoolSettings, *, want_key_id: int | None = None) -> ServerEngine:
-        return ServerEngine(
-            self.vault.seal_ring(want_key_id=want_key_id),
-            challenge_lifetime=pool.challenge_seconds,
-            timestamp_skew=self.timestamp_skew,
+        ring = self.vault.seal_ring(want_key_id=want_key_id)
+        return self._remembered(
+            ("engine", pool.challenge_seconds, self.timestamp_skew),
+            ring,
+            lambda: ServerEngine(
+                ring, challenge_lifetime=pool.challenge_seconds, timestamp_skew=self.timestamp_skew
+            ),
         )
 
     def sealer(self, *, want_kid: bytes | None = None) -> SessionSealer:
-        return SessionSealer(self.vault.session_keys(want_kid=want_kid))
+        keys = self.vault.session_keys(want_kid=want_kid)
+        return self._remembered(("sealer",), keys, lambda: SessionSealer(keys))
 
     def issuer(self, pool_id: str, *, want_kid: str | None = None) -> TokenIssuer:
-        return TokenIssuer(self.issuer_base, pool_id, self.vault.signing_keys(want_kid=want_kid))
+        keys = self.vault.signing_keys(want_kid=want_kid)
+        return self._remembered(
+            ("issuer", self.issuer_base, pool_id),
+            keys,
+            lambda: TokenIssuer(self.issuer_base, pool_id, keys),
+        )
 
 
 def live_runtime(store: Store, kek: Kek, *, issuer_base: str) -> Runtime:
     """A runtime on the system clock and :mod:`secrets` (what a deployment uses)."""
     return Runtime(store=store, kek=kek, issuer_base=issuer_base)
+
+
+def _client_view(record: ClientRecord, pool_record: PoolRecord) -> tuple[AppClient, PoolSettings]:
+    """An app client and its pool's settings as the operations see them."""
+    pool = settings_from_json(pool_record.pool_id, pool_record.settings)
+    own = record.settings.get("tokens")
+    tokens = None
+    if isinstance(own, Mapping) and own:
+        # the client's own lifetimes over the pool's: operations for this client see them
+        tokens = dataclasses.replace(pool.tokens, **{k: int(v) for k, v in own.items()})
+        pool = dataclasses.replace(pool, tokens=tokens)
+    flows = record.settings.get("auth_flows")
+    client = AppClient(
+        record.client_id,
+        record.pool_id,
+        record.secret,
+        record.name,
+        tokens,
+        tuple(str(f) for f in flows) if isinstance(flows, list) else None,
+    )
+    return client, pool
 
 
 # -- pool settings <-> the JSON document the store keeps ----------------------------------------

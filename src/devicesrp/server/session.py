@@ -110,16 +110,17 @@ class SessionSealer:
         for kid, key in keys:
             if len(kid) != 4 or len(key) != 32:
                 raise ValueError("sealing keys are (4-byte id, 32-byte key)")
-        self._keys = list(keys)
-        self._by_kid = dict(keys)
+        # one cipher per key, set up once (AES key expansion per call costs microseconds)
+        self._current = (keys[0][0], AESGCM(keys[0][1]))
+        self._by_kid = {kid: AESGCM(key) for kid, key in keys}
 
     def seal(self, state: SessionState, nonce: bytes) -> str:
         """The deterministic twin: ``nonce`` is 12 fresh random bytes from the caller."""
         if len(nonce) != 12:
             raise ValueError("nonce must be 12 bytes")
-        kid, key = self._keys[0]
+        kid, cipher = self._current
         plain = json.dumps(_encode(state), separators=(",", ":")).encode()
-        sealed = AESGCM(key).encrypt(nonce, plain, _AAD + kid)
+        sealed = cipher.encrypt(nonce, plain, _AAD + kid)
         text = _PREFIX + base64.urlsafe_b64encode(kid + nonce + sealed).decode("ascii").rstrip("=")
         if not MIN_SESSION_CHARS <= len(text) <= MAX_SESSION_CHARS:
             raise InvalidParameterError("Session", "sealed session out of bounds")
@@ -142,11 +143,11 @@ class SessionSealer:
         # Only the canonical encoding opens (no alternative spellings of the same bytes).
         if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != body or len(raw) < 33:
             raise invalid_session()
-        key = self._by_kid.get(raw[:4])
-        if key is None:
+        cipher = self._by_kid.get(raw[:4])
+        if cipher is None:
             raise invalid_session()
         try:
-            plain = AESGCM(key).decrypt(raw[4:16], raw[16:], _AAD + raw[:4])
+            plain = cipher.decrypt(raw[4:16], raw[16:], _AAD + raw[:4])
             state = _decode(json.loads(plain))
         except (InvalidTag, ValueError, TypeError, KeyError, IndexError):
             raise invalid_session() from None

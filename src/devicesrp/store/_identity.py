@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import InvalidTypeError, RecordExistsError, RecordNotFoundError
 from . import _checks as ck
 from . import _paging
-from ._base import Row, SqlCore, Tx
+from ._base import Engine, Row, SqlCore, Tx
 from .contract import MAX_USER_PAGE
 from .records import ClientRecord, Page, PoolRecord, UserRecord
 
@@ -78,8 +78,18 @@ def need(field: str, value: object, kind: type) -> None:
         raise InvalidTypeError(field, kind.__name__, value)
 
 
+_DECODED_LIMIT = 1024  # client-with-pool rows kept decoded per store
+
+
 class IdentityStore(SqlCore):
     """Pools, clients and users."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        # Every sign-in request reads its app client and pool; the row is read each time (so an
+        # update is seen at once), but decoding it (two JSON documents, every field check) is
+        # done once per distinct row: the same stored values give the same immutable records.
+        self._decoded_clients: dict[Row, tuple[ClientRecord, PoolRecord]] = {}
 
     def _locking(self, tx: Tx) -> str:
         """Inside a write unit on PostgreSQL, reads of a user row lock it until the unit ends, so
@@ -182,8 +192,15 @@ class IdentityStore(SqlCore):
             )
         if row is None:
             return None
-        width = len(_CLIENT_FIELDS)
-        return _client(row[:width]), _pool(row[width:])
+        row = tuple(row)
+        decoded = self._decoded_clients.get(row)
+        if decoded is None:
+            width = len(_CLIENT_FIELDS)
+            decoded = _client(row[:width]), _pool(row[width:])
+            if len(self._decoded_clients) >= _DECODED_LIMIT:
+                self._decoded_clients.clear()
+            self._decoded_clients[row] = decoded
+        return decoded
 
     def update_client(self, client: ClientRecord) -> None:
         need("client", client, ClientRecord)
