@@ -688,3 +688,17 @@ def test_wrong_record_types_are_refused(store: SqlStore) -> None:
         store.confirm_device(t.issued_device(1, SUB1))  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError):
         store.consume_once("s", "str not bytes", expires_at=1.0)  # type: ignore[arg-type]
+
+
+def test_printable_text_holds_no_whitespace_but_the_ascii_space() -> None:
+    """Why the name checks (store and identity lookup) look for " " only after isprintable():
+    every other whitespace code point is a control or separator character."""
+    from devicesrp.server.identity import valid_name
+    from devicesrp.store import _checks as ck
+
+    spaces = [chr(i) for i in range(0x110000) if chr(i).isspace()]
+    assert [c for c in spaces if c.isprintable()] == [" "]
+    for c in spaces:
+        assert not valid_name(f"a{c}b")
+        with pytest.raises(ValueError):
+            ck.name("username", f"a{c}b")

@@ -41,7 +41,7 @@ def valid_name(name: object) -> bool:
         isinstance(name, str)
         and 0 < len(name) <= _MAX_NAME
         and name.isprintable()
-        and not any(c.isspace() for c in name)
+        and " " not in name  # the one whitespace character printable text can hold
     )
 
 
@@ -122,7 +122,7 @@ class Principal:
 
 def _mac(key: bytes, label: str, pool_id: str, name: str) -> bytes:
     message = f"{label}\x00{pool_id}\x00{name}".encode()
-    return hmac.new(key, message, hashlib.sha256).digest()
+    return hmac.digest(key, message, "sha256")  # one C call: the same value as hmac.new
 
 
 def principal_for(rt: Runtime, pool: PoolSettings, name: str, user: UserRecord | None) -> Principal:

@@ -79,6 +79,7 @@ class Tx:
         self._run = run
         self._hook = hook if write else None
         self.write = write
+        self.joined = _Joined(self)
         self.depth = 0  # nested transaction() savepoints currently open
         # Lockout counters this unit has read and found absent (and not written since): a reset
         # of one of them has no row to delete. Forgotten when a savepoint rolls back.
@@ -96,6 +97,22 @@ class Tx:
     def one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         rows = self.run(sql, params).rows
         return rows[0] if rows else None
+
+
+class _Joined:
+    """A store call inside an open unit: it runs in that unit, with nothing to begin or end.
+    (Most store calls are this case, a few dozen per sign-in: no generator per call.)"""
+
+    __slots__ = ("tx",)
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    def __enter__(self) -> Tx:
+        return self.tx
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 class SqlCore:
@@ -130,14 +147,17 @@ class SqlCore:
         tx: Tx | None = getattr(self._local, "tx", None)
         return tx
 
-    @contextmanager
-    def _unit(self, *, write: bool) -> Iterator[Tx]:
+    def _unit(self, *, write: bool) -> AbstractContextManager[Tx]:
+        """The open unit of this thread if any (joined), else a new one."""
         outer = self._current()
         if outer is not None:
             if write and not outer.write:
                 raise RuntimeError("a write cannot join a read-only unit of work")
-            yield outer
-            return
+            return outer.joined
+        return self._new_unit(write)
+
+    @contextmanager
+    def _new_unit(self, write: bool) -> Iterator[Tx]:
         with self._engine.begin(write=write) as run:
             tx = Tx(run, self._hook, write)
             self._local.tx = tx
