@@ -70,14 +70,17 @@ class ChallengeContext:
                 raise InvalidParameterError(name, "empty")
         if self.device is not None and not self.device:
             raise InvalidParameterError("device", "empty (use None for no device)")
-        self.encode()  # validates the sizes and the text once, at construction
-
-    def encode(self) -> bytes:
-        """The canonical byte form used as associated data when sealing."""
-        return (
+        # validates the sizes and the text once, at construction; kept for each seal and open
+        encoded = (
             bytes([self.flow.value])
             + _encode_field("pool_id", self.pool_id)
             + _encode_field("client_id", self.client_id)
             + _encode_field("user", self.user)
             + _encode_field("device", self.device)
         )
+        object.__setattr__(self, "_encoded", encoded)
+
+    def encode(self) -> bytes:
+        """The canonical byte form used as associated data when sealing."""
+        encoded: bytes = self.__dict__["_encoded"]
+        return encoded

@@ -11,7 +11,6 @@ lockout answer reveals nothing about who exists (security matrix row 17).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -68,5 +67,5 @@ def user_key(pool_id: str, user_sub: str) -> str:
 
 def name_key(hmac_key: bytes, pool_id: str, normalized_name: str) -> str:
     """The counter key of an unknown name: an HMAC, so the table never holds the names."""
-    digest = hmac.new(hmac_key, f"{pool_id}\x00{normalized_name}".encode(), hashlib.sha256)
-    return f"n:{pool_id}:{digest.hexdigest()[:40]}"
+    digest = hmac.digest(hmac_key, f"{pool_id}\x00{normalized_name}".encode(), "sha256")
+    return f"n:{pool_id}:{digest.hex()[:40]}"
