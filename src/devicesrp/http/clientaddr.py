@@ -8,6 +8,7 @@ device's last IP see.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -21,23 +22,26 @@ class ClientAddress:
         self._trusted: tuple[_Network, ...] = tuple(
             ipaddress.ip_network(net, strict=False) for net in trusted_proxies
         )
+        # the same proxies and clients come back request after request: parse each address
+        # once; bounded, since the forwarded hops are the client's to choose
+        self._kind = functools.lru_cache(maxsize=1024)(self._classify)
 
-    def _is_trusted(self, address: str) -> bool:
+    def _classify(self, address: str) -> bool | None:
+        """True for a trusted proxy, False for any other address, None for no address at all."""
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
-            return False
+            return None
         return any(ip in net for net in self._trusted)
 
     def resolve(self, peer: str, forwarded_for: str | None) -> str:
-        if not self._trusted or not forwarded_for or not self._is_trusted(peer):
+        if not self._trusted or not forwarded_for or self._kind(peer) is not True:
             return peer
         hops = [hop.strip() for hop in forwarded_for[:2048].split(",")]
         for hop in reversed(hops):
-            try:
-                ipaddress.ip_address(hop)
-            except ValueError:
+            kind = self._kind(hop)
+            if kind is None:
                 return peer  # a malformed chain is not believed at all
-            if not self._is_trusted(hop):
+            if not kind:
                 return hop
         return hops[0] if hops else peer

@@ -8,9 +8,10 @@ Members an operation does not know are ignored, as AWS does.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .awserror import AwsServiceError, invalid_parameter, serialization
@@ -26,16 +27,27 @@ JSON_CONTENT_TYPES = (
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise serialization(f"duplicate member {key!r}"[:200])
-        out[key] = value
+    out = dict(pairs)  # in C; a key sent twice leaves it shorter than the pairs
+    if len(out) < len(pairs):
+        raise serialization(f"duplicate member {_first_repeat(k for k, _ in pairs)!r}"[:200])
     return out
+
+
+def _first_repeat(keys: Iterable[str]) -> str:
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            return key
+        seen.add(key)
+    return ""
 
 
 def _no_constants(name: str) -> Any:
     raise serialization(f"{name} is not valid JSON")
+
+
+# one decoder for every body: json.loads with hooks would build a new one (and its scanner) per call
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -44,7 +56,9 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        if text.startswith("\ufeff"):  # json.loads refuses a BOM; so do we
+            raise ValueError("unexpected UTF-8 BOM")
+        value = _DECODER.decode(text)
     except AwsServiceError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError):
@@ -132,11 +146,12 @@ class Params:
             raise invalid_parameter(f"{name} has too many entries")
         out: dict[str, str | None] = {}
         for key, item in value.items():
-            check_str(f"{name} key", key, max_len=128, min_len=1)
-            if item is None:
-                out[key] = None
-                continue
-            out[key] = check_str(f"{name}.{key}"[:200], item, max_len=max_value, min_len=0)
+            # check_str (and the member's name for its message) only for a value that fails
+            if not _fits(key, 1, 128):
+                check_str(f"{name} key", key, max_len=128, min_len=1)
+            if item is not None and not _fits(item, 0, max_value):
+                check_str(f"{name}.{key}"[:200], item, max_len=max_value, min_len=0)
+            out[key] = item
         return out
 
     def opt_object(self, name: str) -> Params | None:
@@ -173,6 +188,15 @@ class Params:
         return [check_str(name, item, max_len=max_len, min_len=1) for item in value]
 
 
+def _fits(value: object, min_len: int, max_len: int) -> bool:
+    """What check_str accepts, without a pattern: a string of that length, no NUL."""
+    return isinstance(value, str) and min_len <= len(value) <= max_len and "\x00" not in value
+
+
+#: patterns come from the operations' code, a few dozen at most
+_compiled = functools.lru_cache(maxsize=256)(re.compile)
+
+
 def check_str(
     name: str, value: object, *, max_len: int, min_len: int = 0, pattern: str | None = None
 ) -> str:
@@ -182,6 +206,6 @@ def check_str(
         raise invalid_parameter(f"{name} length must be between {min_len} and {max_len}")
     if "\x00" in value:
         raise invalid_parameter(f"{name} must not contain NUL")
-    if pattern is not None and re.fullmatch(pattern, value) is None:
+    if pattern is not None and _compiled(pattern).fullmatch(value) is None:
         raise invalid_parameter(f"{name} has an invalid format")
     return value
