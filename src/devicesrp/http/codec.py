@@ -98,10 +98,10 @@ class Params:
     def req_str(
         self, name: str, *, max_len: int = 2048, min_len: int = 1, pattern: str | None = None
     ) -> str:
-        value = self.opt_str(name, max_len=max_len, min_len=min_len, pattern=pattern)
+        value = self._body.get(name)
         if value is None:
             raise invalid_parameter(f"Missing required parameter {name}")
-        return value
+        return check_str(name, value, max_len=max_len, min_len=min_len, pattern=pattern)
 
     def opt_int(self, name: str, *, lo: int, hi: int) -> int | None:
         value = self._body.get(name)
