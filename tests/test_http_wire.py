@@ -20,7 +20,6 @@ from devicesrp.http.clientaddr import ClientAddress
 from devicesrp.http.codec import Params, parse_body
 from devicesrp.http.config import ServiceConfig
 from devicesrp.http.dispatch import Call, Operation, Reply
-from devicesrp.http.serve import LineFormatter
 
 TARGET = b"AWSCognitoIdentityProviderService."
 JSON = (b"content-type", b"application/x-amz-json-1.1")
@@ -217,16 +216,3 @@ def test_patterns_still_decide() -> None:
     assert params.req_str("C", pattern=r"[\w+]+") == "abc+1"
     refused = error_of(lambda: params.req_str("D", pattern=r"[\w+]+"))
     assert refused == "InvalidParameterException: D has an invalid format"
-
-
-def test_the_serve_line_format_is_the_standard_one() -> None:
-    standard = logging.Formatter(LineFormatter.LINE)
-    ours = LineFormatter()
-    start = 1_790_000_000.0
-    # within a second, across second and minute boundaries, back in time, and a second time
-    for created in [start + i * 0.37 for i in range(400)] + [start - 86_400.5, start + 0.999]:
-        record = logging.LogRecord(
-            "devicesrp.http.access", logging.INFO, "", 0, "m %s", ("x",), None
-        )
-        record.created, record.msecs = created, int((created - int(created)) * 1000) + 0.0
-        assert ours.format(record) == standard.format(record)

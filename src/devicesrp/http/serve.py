@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -74,25 +73,6 @@ def banner(config: ServiceConfig) -> str:
     )
 
 
-class LineFormatter(logging.Formatter):
-    """``asctime name level message``, the date and time to the second made once a second rather
-    than once a line (the access log writes a line per request); the same text either way."""
-
-    LINE = "%(asctime)s %(name)s %(levelname)s %(message)s"
-
-    def __init__(self) -> None:
-        super().__init__(self.LINE)
-        self._second: tuple[int, str] = (-1, "")
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
-        cached, stamp = self._second  # one tuple: a racing thread sees a pair that belongs together
-        if cached != second:
-            stamp = time.strftime(self.default_time_format, self.converter(record.created))
-            self._second = (second, stamp)
-        return f"{stamp},{int(record.msecs):03d}"  # logging's default_msec_format
-
-
 def setup_logging() -> None:
     """Log devicesrp's lines to stderr, once per process (worker processes call it too)."""
     root = logging.getLogger("devicesrp")
@@ -100,7 +80,7 @@ def setup_logging() -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.devicesrp_serve = True  # type: ignore[attr-defined]
-    handler.setFormatter(LineFormatter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
 
