@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -41,9 +41,6 @@ error_log = logging.getLogger("devicesrp.http.error")
 
 JSON_TYPE = "application/x-amz-json-1.1"
 _JSON_TYPE = JSON_TYPE.encode()
-# the version and variant bits of a random (version 4) UUID
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_V4_SET = (0x4000 << 64) | (0x8000 << 48)
 HEALTH_TIMEOUT = 5.0  # seconds
 HANDLER_THREADS = 10
 
@@ -269,9 +266,8 @@ def header(fields: Mapping[bytes, bytes], name: bytes) -> str | None:
 
 
 def request_id() -> str:
-    """A random (version 4) UUID as text, as ``str(uuid.uuid4())``, without the UUID object."""
-    digits = "%032x" % (int.from_bytes(os.urandom(16), "big") & _V4_CLEAR | _V4_SET)
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    """A random (version 4) UUID as text, as AWS sends in ``x-amzn-requestid``."""
+    return str(uuid.uuid4())
 
 
 class JsonReply(Response):
