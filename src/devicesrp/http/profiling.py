@@ -2,10 +2,11 @@
 
 Each worker keeps exclusive CPU time (``time.thread_time``; a nested category's time is taken out
 of its parent's) for: ``engine`` (the SRP server engine), ``jwt`` (signing and verifying tokens),
-``storage`` (every store call, and the BEGIN and COMMIT of each unit of work) and ``handler``
-(the rest of the operations). Once ready it creates ``<dir>/<pid>.ready``; on SIGUSR1 it writes
-the totals to ``<dir>/<pid>.json``. The benchmark reads them with the process's own utime+stime,
-whose remainder is the HTTP stack (uvicorn, Starlette, parsing, logging).
+``sql`` (each statement through the database driver, and the BEGIN and COMMIT of each unit of
+work), ``storage`` (the rest of every store call: row decoding, record checks, units) and
+``handler`` (the rest of the operations). Once ready it creates ``<dir>/<pid>.ready``; on SIGUSR1
+it writes the totals to ``<dir>/<pid>.json``. The benchmark reads them with the process's own
+utime+stime, whose remainder is the HTTP stack (uvicorn, Starlette, parsing, logging).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 
 from ..protocol import ServerEngine
 from ..server.tokens import TokenIssuer
+from ..store._base import Tx
 from .app import Service
 
 PROFILE_ENV = "DEVICESRP_PROFILE_DIR"
@@ -94,12 +96,14 @@ def install(service: Service, store: Any) -> None:
         setattr(ServerEngine, name, ledger.wrap("engine", getattr(ServerEngine, name)))
     for name in ("__init__", "_sign", "verify_access"):  # __init__ loads the signing keys
         setattr(TokenIssuer, name, ledger.wrap("jwt", getattr(TokenIssuer, name)))
+    Tx.run = ledger.wrap("sql", Tx.run)  # type: ignore[method-assign]
     for name in dir(store):
         attr = getattr(store, name)
-        # run_unit runs a whole operation: only the unit's BEGIN/COMMIT (transaction) is storage
-        if not name.startswith("_") and callable(attr) and name != "run_unit":
-            wrap = ledger.wrap_context if name == "transaction" else ledger.wrap
-            setattr(store, name, wrap("storage", attr))
+        # run_unit runs a whole operation: only the unit's BEGIN/COMMIT (transaction) is timed
+        if name == "transaction":
+            setattr(store, name, ledger.wrap_context("sql", attr))
+        elif not name.startswith("_") and callable(attr) and name != "run_unit":
+            setattr(store, name, ledger.wrap("storage", attr))
     service.operations = {
         name: replace(op, handler=ledger.wrap("handler", op.handler))
         for name, op in service.operations.items()
