@@ -5,7 +5,6 @@ and member checks): each pinned to what Starlette's and the standard library's o
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from asgi_request import asgi_exchange as exchange
 from devicesrp.http import app as app_module
 from devicesrp.http.app import Service, build_app, request_id
 from devicesrp.http.awserror import AwsServiceError
@@ -34,38 +34,6 @@ def service(**config: Any) -> Service:
     config = {"address_per_second": 0.0, "client_per_second": 0.0, **config}
     ops = {name: Operation(name, echo, signin=True) for name in ("InitiateAuth", "GetUser")}
     return Service(ServiceConfig(**config), ops)
-
-
-def exchange(
-    app: Any, headers: list[tuple[bytes, bytes]], messages: list[dict[str, Any]]
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 9229),
-        "headers": headers,
-    }
-    pending = list(messages)
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return pending.pop(0) if pending else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return start["status"], list(start["headers"]), body
 
 
 def whole(body: bytes) -> list[dict[str, Any]]:
