@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from ..protocol import ServerEngine
 from ..protocol.server import DEFAULT_TIMESTAMP_SKEW
@@ -32,6 +32,7 @@ from .config import (
 from .errors import ResourceNotFoundError
 from .kek import Kek
 from .lockout import LockoutPolicy
+from .memo import BuiltFrom
 from .sender import CodeSender, OutboxSender
 from .session import SessionSealer
 from .tokens import TokenIssuer
@@ -39,8 +40,7 @@ from .vault import KeyVault
 
 __all__ = ["Runtime", "live_runtime", "settings_from_json", "settings_to_json"]
 
-T = TypeVar("T")
-_MEMO_LIMIT = 4096  # engines, sealers, issuers and decoded app clients kept per process
+_BUILT_LIMIT = 4096  # engines, sealers, issuers and decoded app clients kept per process
 
 
 def _system_clock() -> float:
@@ -63,8 +63,8 @@ class Runtime:
     timestamp_skew: int = DEFAULT_TIMESTAMP_SKEW
     vault: KeyVault = field(init=False, repr=False)
     # What each request would otherwise build again, with the object it was built from.
-    _memo: dict[tuple[object, ...], tuple[object, Any]] = field(
-        init=False, repr=False, default_factory=dict
+    _built: BuiltFrom = field(
+        init=False, repr=False, default_factory=lambda: BuiltFrom(_BUILT_LIMIT)
     )
 
     def __post_init__(self) -> None:
@@ -76,19 +76,6 @@ class Runtime:
 
     def now(self) -> float:
         return self.clock()
-
-    def _remembered(self, key: tuple[object, ...], source: object, build: Callable[[], T]) -> T:
-        """``build()`` once per ``source`` object (a key set, a fetched record pair): the same
-        value while ``key`` maps to that very object; bounded by ``_MEMO_LIMIT`` entries."""
-        cached = self._memo.get(key)
-        if cached is not None and cached[0] is source:
-            value: T = cached[1]
-            return value
-        value = build()
-        if len(self._memo) >= _MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[key] = (source, value)
-        return value
 
     def now_int(self) -> int:
         return int(self.clock())
@@ -116,7 +103,7 @@ class Runtime:
         if found is None:
             raise ResourceNotFoundError(f"User pool client {client_id} does not exist.")
         pair = found  # the store hands back the same pair while the stored rows are unchanged
-        return self._remembered(("client", client_id), pair, lambda: _client_view(*pair))
+        return self._built.get(("client", client_id), pair, lambda: _client_view(*pair))
 
     def save_pool(self, settings: PoolSettings, name: str, *, create: bool) -> None:
         now = self.now()
@@ -129,7 +116,7 @@ class Runtime:
     # -- keys -------------------------------------------------------------------------------------
     def engine(self, pool: PoolSettings, *, want_key_id: int | None = None) -> ServerEngine:
         ring = self.vault.seal_ring(want_key_id=want_key_id)
-        return self._remembered(
+        return self._built.get(
             ("engine", pool.challenge_seconds, self.timestamp_skew),
             ring,
             lambda: ServerEngine(
@@ -139,11 +126,11 @@ class Runtime:
 
     def sealer(self, *, want_kid: bytes | None = None) -> SessionSealer:
         keys = self.vault.session_keys(want_kid=want_kid)
-        return self._remembered(("sealer",), keys, lambda: SessionSealer(keys))
+        return self._built.get(("sealer",), keys, lambda: SessionSealer(keys))
 
     def issuer(self, pool_id: str, *, want_kid: str | None = None) -> TokenIssuer:
         keys = self.vault.signing_keys(want_kid=want_kid)
-        return self._remembered(
+        return self._built.get(
             ("issuer", self.issuer_base, pool_id),
             keys,
             lambda: TokenIssuer(self.issuer_base, pool_id, keys),

@@ -23,7 +23,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -33,6 +32,7 @@ from ..protocol.keyring import KeyRing, SealingKey
 from ..store.contract import Store
 from ..store.records import WrappedKeyRecord
 from .kek import Kek
+from .memo import BuiltFrom
 from .tokens import SigningKey
 
 __all__ = ["KINDS", "KIND_FAKE_SALT", "KIND_JWT", "KIND_SEAL", "KIND_TOTP", "KeyVault"]
@@ -43,7 +43,6 @@ KIND_TOTP = "totp"
 KIND_FAKE_SALT = "fake-salt"
 KINDS = (KIND_SEAL, KIND_JWT, KIND_TOTP, KIND_FAKE_SALT)
 _REPLACED_ON_ROTATE = (KIND_SEAL, KIND_JWT)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,9 @@ class KeyVault:
         self._reload_seconds = reload_seconds
         self._cache: dict[str, _Loaded] = {}
         self._signers: dict[str, SigningKey] = {}
-        # Each view (ring, session keys, signing keys) with the entries it was built from: built
-        # once per loaded key set, not per request (a ring's ciphers expand their keys once).
-        self._views: dict[str, tuple[tuple[tuple[str, bytes], ...], Any]] = {}
+        # Each view (ring, session keys, signing keys) is built once per loaded key set, not per
+        # request (a ring's ciphers expand their keys once).
+        self._views = BuiltFrom(limit=len(KINDS))
         self._lock = threading.Lock()
 
     # -- creation and loading --------------------------------------------------------------------
@@ -120,16 +119,6 @@ class KeyVault:
             assert loaded is not None
             return loaded.entries
 
-    def _view(self, name: str, entries: tuple[tuple[str, bytes], ...], build: Callable[[], T]) -> T:
-        """``build()``'s value for this key set: the same object while the set is unchanged."""
-        cached = self._views.get(name)
-        if cached is not None and cached[0] is entries:
-            value: T = cached[1]
-            return value
-        value = build()
-        self._views[name] = (entries, value)
-        return value
-
     def refresh(self) -> None:
         """Forget the cache: the next use reloads from the store."""
         with self._lock:
@@ -142,14 +131,14 @@ class KeyVault:
         if want_key_id is not None and all(int(k, 16) != want_key_id for k, _ in entries):
             entries = self._entries(KIND_SEAL, force=True)
         keys = (SealingKey(int(k, 16), secret) for k, secret in entries)
-        return self._view("ring", entries, lambda: KeyRing(keys))
+        return self._views.get("ring", entries, lambda: KeyRing(keys))
 
     def session_keys(self, *, want_kid: bytes | None = None) -> tuple[tuple[bytes, bytes], ...]:
         """(4-byte id, key) pairs for the Session sealer; the same keys as the ring."""
         entries = self._entries(KIND_SEAL)
         if want_kid is not None and all(bytes.fromhex(k) != want_kid for k, _ in entries):
             entries = self._entries(KIND_SEAL, force=True)
-        return self._view(
+        return self._views.get(
             "session", entries, lambda: tuple((bytes.fromhex(k), secret) for k, secret in entries)
         )
 
@@ -157,7 +146,7 @@ class KeyVault:
         entries = self._entries(KIND_JWT)
         if want_kid is not None and all(k != want_kid for k, _ in entries):
             entries = self._entries(KIND_JWT, force=True)
-        return self._view("signing", entries, lambda: self._signing_keys(entries))
+        return self._views.get("signing", entries, lambda: self._signing_keys(entries))
 
     def _signing_keys(self, entries: tuple[tuple[str, bytes], ...]) -> tuple[SigningKey, ...]:
         # The same SigningKey objects across reloads of the same keys: each parses its PEM once.
